@@ -1,0 +1,2 @@
+//! `sluice`: the load balancer binary (CLI parsing only).
+fn main() {}
