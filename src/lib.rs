@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - `config`: `config.toml` → validated `Config`; errors name their key path.
+//! - `http`: request/response heads, framing, chunked decoding, head rewriting, canned answers (no I/O).
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod http;

@@ -1,0 +1,343 @@
+//! Request head parsing with strict framing (RFC 9112 §2–§6): httparse does the
+//! syntax, this module decides the body length, keep-alive and the smuggling checks.
+
+use super::headers::{connection_has, eq_ignore_case, list_items, parse_content_length, trim_ows};
+use super::{BodyKind, HttpError};
+
+/// Headers parsed per request at most; `server.limits.max_headers` may lower it.
+pub const MAX_HEADERS: usize = 100;
+
+/// A parsed request head, borrowing the connection buffer and the header array.
+#[derive(Debug)]
+pub struct RequestHead<'h, 'b> {
+    /// Method token, e.g. `GET`.
+    pub method: &'b str,
+    /// Path part of the request-target as sent (not normalised), without the query.
+    pub path: &'b [u8],
+    /// Query string without `?` (empty when none).
+    pub query: &'b [u8],
+    /// Host without port: from the absolute-form target or the `Host` header.
+    pub host: &'b [u8],
+    /// The `Host` header value as sent (with port), empty when absent.
+    pub host_header: &'b [u8],
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor_version: u8,
+    /// Bytes of the head including the final CRLF.
+    pub head_len: usize,
+    /// The header fields in order.
+    pub headers: &'h [httparse::Header<'b>],
+    /// How the body is framed.
+    pub body: BodyKind,
+    /// Whether the client wants the connection kept open after this exchange.
+    pub keep_alive: bool,
+    /// `Expect: 100-continue` was sent.
+    pub expect_continue: bool,
+    /// `Connection: upgrade` with an `Upgrade` header.
+    pub upgrade: bool,
+    /// Whether a `Range` header is present.
+    pub has_range: bool,
+}
+
+/// Limits that apply while parsing a head.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadLimits {
+    /// Request line plus headers, in bytes.
+    pub max_header_bytes: usize,
+    /// Number of header fields.
+    pub max_headers: usize,
+    /// Largest body accepted; 0 = unlimited.
+    pub max_body: u64,
+}
+
+/// Parse a request head from `buf`. `Ok(None)` means more bytes are needed.
+// HOT PATH: no alloc, no lock, no blocking call.
+pub fn parse_request<'h, 'b>(
+    buf: &'b [u8],
+    headers: &'h mut [httparse::Header<'b>],
+    limits: &HeadLimits,
+) -> Result<Option<RequestHead<'h, 'b>>, HttpError> {
+    let max_headers = limits.max_headers.min(headers.len());
+    let mut req = httparse::Request::new(&mut headers[..max_headers]);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() >= limits.max_header_bytes {
+                return Err(too_large(buf));
+            }
+            return Ok(None);
+        }
+        Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
+        Err(_) => return Err(HttpError::BadRequest("bad_request")),
+    };
+    if head_len > limits.max_header_bytes {
+        return Err(too_large(buf));
+    }
+    let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version)
+    else {
+        return Err(HttpError::BadRequest("bad_request_line"));
+    };
+    let headers: &'h [httparse::Header<'b>] = req.headers;
+    let (authority, path, query) = split_target(target.as_bytes())?;
+    let framing = Framing::scan(headers, minor_version)?;
+    let host_header = framing.host.unwrap_or(b"");
+    // RFC 9112 §3.2: an HTTP/1.1 request without exactly one Host is a 400.
+    if minor_version == 1 && framing.host.is_none() {
+        return Err(HttpError::BadRequest("missing_host"));
+    }
+    let host = strip_port(authority.unwrap_or(host_header));
+    if limits.max_body > 0 {
+        if let BodyKind::Length(n) = framing.body {
+            if n > limits.max_body {
+                return Err(HttpError::BodyTooLarge);
+            }
+        }
+    }
+    let keep_alive = match minor_version {
+        1 => !connection_has(headers, b"close"),
+        _ => connection_has(headers, b"keep-alive"),
+    };
+    let upgrade = framing.upgrade && connection_has(headers, b"upgrade");
+    Ok(Some(RequestHead {
+        method,
+        path,
+        query,
+        host,
+        host_header,
+        minor_version,
+        head_len,
+        headers,
+        body: framing.body,
+        keep_alive,
+        expect_continue: framing.expect_continue && minor_version == 1,
+        upgrade,
+        has_range: framing.has_range,
+    }))
+}
+
+/// 414 when the request line alone is over the limit, else 431.
+fn too_large(buf: &[u8]) -> HttpError {
+    if buf.contains(&b'\n') {
+        HttpError::HeaderTooLarge
+    } else {
+        HttpError::UriTooLong
+    }
+}
+
+/// What the header scan learned about framing and routing-relevant headers.
+struct Framing<'b> {
+    body: BodyKind,
+    host: Option<&'b [u8]>,
+    expect_continue: bool,
+    upgrade: bool,
+    has_range: bool,
+}
+
+impl<'b> Framing<'b> {
+    fn scan(headers: &[httparse::Header<'b>], minor_version: u8) -> Result<Self, HttpError> {
+        let mut content_length: Option<u64> = None;
+        let mut transfer_encoding = 0u32;
+        let mut chunked = false;
+        let mut f = Framing {
+            body: BodyKind::None,
+            host: None,
+            expect_continue: false,
+            upgrade: false,
+            has_range: false,
+        };
+        for h in headers {
+            let name = h.name.as_bytes();
+            if eq_ignore_case(name, b"content-length") {
+                // RFC 9112 §6.3 (5): differing or invalid Content-Length is unrecoverable.
+                let n = parse_content_length(h.value)
+                    .ok_or(HttpError::BadRequest("invalid_content_length"))?;
+                if content_length.is_some_and(|prev| prev != n) {
+                    return Err(HttpError::BadRequest("conflicting_content_length"));
+                }
+                content_length = Some(n);
+            } else if eq_ignore_case(name, b"transfer-encoding") {
+                // RFC 9112 §6.1: we accept exactly one coding, `chunked`; anything
+                // else (identity, xchunked, "chunked, identity", repeats) is a 400.
+                transfer_encoding += 1;
+                let mut items = list_items(h.value);
+                chunked = matches!((items.next(), items.next()), (Some(c), None) if eq_ignore_case(c, b"chunked"));
+                if !chunked || transfer_encoding > 1 {
+                    return Err(HttpError::BadRequest("bad_transfer_encoding"));
+                }
+            } else if eq_ignore_case(name, b"host") {
+                // RFC 9112 §3.2: more than one Host field is a 400.
+                if f.host.is_some() {
+                    return Err(HttpError::BadRequest("duplicate_host"));
+                }
+                f.host = Some(trim_ows(h.value));
+            } else if eq_ignore_case(name, b"expect") {
+                f.expect_continue = eq_ignore_case(trim_ows(h.value), b"100-continue");
+            } else if eq_ignore_case(name, b"upgrade") {
+                f.upgrade = true;
+            } else if eq_ignore_case(name, b"range") {
+                f.has_range = true;
+            }
+        }
+        f.body = match (content_length, chunked) {
+            // RFC 9112 §6.1: a message with both CL and TE may be an attempt to
+            // smuggle; we refuse it instead of letting TE win.
+            (Some(_), true) => {
+                return Err(HttpError::BadRequest(
+                    "content_length_with_transfer_encoding",
+                ));
+            }
+            // RFC 9112 §6.1: TE in an HTTP/1.0 request is to be treated as faulty.
+            (None, true) if minor_version == 0 => {
+                return Err(HttpError::BadRequest("transfer_encoding_in_http10"));
+            }
+            (None, true) => BodyKind::Chunked,
+            (Some(0), false) | (None, false) => BodyKind::None,
+            (Some(n), false) => BodyKind::Length(n),
+        };
+        Ok(f)
+    }
+}
+
+/// Split a request-target into (authority, path, query). Origin-form and
+/// absolute-form (`http://host/path`) are accepted (RFC 9112 §3.2); others are 400.
+fn split_target(target: &[u8]) -> Result<(Option<&[u8]>, &[u8], &[u8]), HttpError> {
+    let (authority, rest) = if target.first() == Some(&b'/') {
+        (None, target)
+    } else if target.len() > 7 && target[..7].eq_ignore_ascii_case(b"http://") {
+        let after = &target[7..];
+        let end = after
+            .iter()
+            .position(|&b| b == b'/' || b == b'?')
+            .unwrap_or(after.len());
+        let (auth, rest) = after.split_at(end);
+        if auth.is_empty() || auth.contains(&b'@') {
+            return Err(HttpError::BadRequest("bad_target"));
+        }
+        (Some(auth), if rest.is_empty() { &b"/"[..] } else { rest })
+    } else {
+        return Err(HttpError::BadRequest("bad_target"));
+    };
+    let (path, query) = match rest.iter().position(|&b| b == b'?') {
+        Some(q) => (&rest[..q], &rest[q + 1..]),
+        None => (rest, &b""[..]),
+    };
+    if path.first() != Some(&b'/') {
+        return Err(HttpError::BadRequest("bad_target"));
+    }
+    Ok((authority, path, query))
+}
+
+/// Drop a `:port` suffix from a host (keeping IPv6 literals whole).
+fn strip_port(host: &[u8]) -> &[u8] {
+    if host.first() == Some(&b'[') {
+        return match host.iter().position(|&b| b == b']') {
+            Some(end) => &host[..=end],
+            None => host,
+        };
+    }
+    match host.iter().rposition(|&b| b == b':') {
+        Some(c) => &host[..c],
+        None => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: HeadLimits = HeadLimits {
+        max_header_bytes: 16384,
+        max_headers: 100,
+        max_body: 0,
+    };
+
+    fn parse(buf: &[u8]) -> Result<Option<(BodyKind, bool, usize)>, HttpError> {
+        let mut hs = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        parse_request(buf, &mut hs, &LIMITS).map(|o| o.map(|r| (r.body, r.keep_alive, r.head_len)))
+    }
+
+    #[test]
+    fn complete_at_every_split_point() {
+        let req = b"POST /a?b=1 HTTP/1.1\r\nHost: x.example:80\r\nContent-Length: 3\r\n\r\nabc";
+        let head = req.len() - 3;
+        for split in 0..head {
+            assert!(matches!(parse(&req[..split]), Ok(None)), "split {split}");
+        }
+        assert_eq!(parse(req).unwrap(), Some((BodyKind::Length(3), true, head)));
+    }
+
+    #[test]
+    fn fields_are_extracted() {
+        let buf = b"GET http://Media.Example:8080/live/x.m3u8?q=1 HTTP/1.0\r\nHost: other\r\nRange: bytes=0-1\r\nConnection: keep-alive\r\n\r\n";
+        let mut hs = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let r = parse_request(buf, &mut hs, &LIMITS).unwrap().unwrap();
+        assert_eq!(r.host, b"Media.Example");
+        assert_eq!(r.path, b"/live/x.m3u8");
+        assert_eq!(r.query, b"q=1");
+        assert!(r.keep_alive && r.has_range);
+        assert_eq!(r.minor_version, 0);
+    }
+
+    #[test]
+    fn smuggling_vectors_are_400() {
+        for bad in [
+            &b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-A : a\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n",
+            b"GET / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            b"GET * HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(HttpError::BadRequest(_))),
+                "{:?} -> {:?}",
+                String::from_utf8_lossy(bad),
+                parse(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn chunked_and_identical_lengths_accepted() {
+        let c = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n";
+        assert_eq!(parse(c).unwrap().map(|r| r.0), Some(BodyKind::Chunked));
+        let l = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n";
+        assert_eq!(parse(l).unwrap().map(|r| r.0), Some(BodyKind::Length(4)));
+    }
+
+    #[test]
+    fn limits() {
+        let small = HeadLimits {
+            max_header_bytes: 64,
+            max_headers: 2,
+            max_body: 10,
+        };
+        let mut hs = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let long_uri = [b'a'; 80];
+        assert_eq!(
+            parse_request(&long_uri, &mut hs, &small).unwrap_err(),
+            HttpError::UriTooLong
+        );
+        let long_head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        assert_eq!(
+            parse_request(long_head, &mut hs, &small).unwrap_err(),
+            HttpError::HeaderTooLarge
+        );
+        let many = b"GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n";
+        assert_eq!(
+            parse_request(many, &mut hs, &small).unwrap_err(),
+            HttpError::TooManyHeaders
+        );
+        let body = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n";
+        assert_eq!(
+            parse_request(body, &mut hs, &small).unwrap_err(),
+            HttpError::BodyTooLarge
+        );
+    }
+}

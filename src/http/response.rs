@@ -1,0 +1,193 @@
+//! Response head parsing (RFC 9112 §4, §6.3): status, body framing and whether the
+//! upstream connection may be reused.
+
+use super::BodyKind;
+use super::headers::{connection_has, eq_ignore_case, list_items, parse_content_length};
+
+/// Headers parsed per upstream response at most.
+pub const MAX_RESPONSE_HEADERS: usize = 100;
+
+/// A parsed response head, borrowing the upstream buffer.
+#[derive(Debug)]
+pub struct ResponseHead<'h, 'b> {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase as sent.
+    pub reason: &'b str,
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor_version: u8,
+    /// Bytes of the head including the final CRLF.
+    pub head_len: usize,
+    /// Header fields in order.
+    pub headers: &'h [httparse::Header<'b>],
+    /// How the body is framed (already `None` for HEAD, 1xx, 204, 304).
+    pub body: BodyKind,
+    /// Whether the upstream connection can carry another request afterwards.
+    pub reusable: bool,
+}
+
+impl ResponseHead<'_, '_> {
+    /// 1xx other than 101: more heads follow before the final response.
+    pub fn is_interim(&self) -> bool {
+        (100..200).contains(&self.status) && self.status != 101
+    }
+}
+
+/// Why an upstream response head was refused (answered 502).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseError {
+    /// httparse refused it, or a field made no sense.
+    Malformed,
+    /// More header bytes than we buffer.
+    TooLarge,
+}
+
+/// Parse an upstream response head. `Ok(None)` means more bytes are needed.
+/// `request_was_head` suppresses the body (RFC 9110 §9.3.2).
+// HOT PATH: no alloc, no lock, no blocking call.
+pub fn parse_response<'h, 'b>(
+    buf: &'b [u8],
+    headers: &'h mut [httparse::Header<'b>],
+    request_was_head: bool,
+    max_head: usize,
+) -> Result<Option<ResponseHead<'h, 'b>>, ResponseError> {
+    let mut resp = httparse::Response::new(headers);
+    let head_len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() >= max_head => {
+            return Err(ResponseError::TooLarge);
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(ResponseError::Malformed),
+    };
+    let (Some(status), Some(minor_version)) = (resp.code, resp.version) else {
+        return Err(ResponseError::Malformed);
+    };
+    let reason = resp.reason.unwrap_or("");
+    let headers: &'h [httparse::Header<'b>] = resp.headers;
+    let mut content_length = None;
+    let mut chunked = None;
+    for h in headers {
+        let name = h.name.as_bytes();
+        if eq_ignore_case(name, b"content-length") {
+            let n = parse_content_length(h.value).ok_or(ResponseError::Malformed)?;
+            if content_length.is_some_and(|p| p != n) {
+                return Err(ResponseError::Malformed);
+            }
+            content_length = Some(n);
+        } else if eq_ignore_case(name, b"transfer-encoding") {
+            // RFC 9112 §6.3 (4): chunked as the final coding frames the body; any
+            // other final coding means the body runs to connection close.
+            chunked = Some(
+                list_items(h.value)
+                    .last()
+                    .is_some_and(|c| eq_ignore_case(c, b"chunked")),
+            );
+        }
+    }
+    // RFC 9112 §6.3 (1)–(4): no body for HEAD, 1xx, 204, 304; then TE, then CL.
+    let body = if request_was_head || (100..200).contains(&status) || status == 204 || status == 304
+    {
+        BodyKind::None
+    } else {
+        match (chunked, content_length) {
+            (Some(true), _) => BodyKind::Chunked,
+            (Some(false), _) => BodyKind::Close,
+            (None, Some(0)) => BodyKind::None,
+            (None, Some(n)) => BodyKind::Length(n),
+            (None, None) => BodyKind::Close,
+        }
+    };
+    let keep = match minor_version {
+        1 => !connection_has(headers, b"close"),
+        _ => connection_has(headers, b"keep-alive"),
+    };
+    let reusable = keep && body != BodyKind::Close && status != 101;
+    Ok(Some(ResponseHead {
+        status,
+        reason,
+        minor_version,
+        head_len,
+        headers,
+        body,
+        reusable,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(buf: &[u8], head: bool) -> Option<(u16, BodyKind, bool)> {
+        let mut hs = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        parse_response(buf, &mut hs, head, 65536)
+            .unwrap()
+            .map(|r| (r.status, r.body, r.reusable))
+    }
+
+    #[test]
+    fn framing_cases() {
+        assert_eq!(
+            parse(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", false),
+            Some((200, BodyKind::Length(5), true))
+        );
+        assert_eq!(
+            parse(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true),
+            Some((200, BodyKind::None, true))
+        );
+        assert_eq!(
+            parse(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                false
+            ),
+            Some((200, BodyKind::Chunked, true))
+        );
+        assert_eq!(
+            parse(b"HTTP/1.1 200 OK\r\n\r\n", false),
+            Some((200, BodyKind::Close, false))
+        );
+        assert_eq!(
+            parse(b"HTTP/1.1 204 No Content\r\n\r\n", false),
+            Some((204, BodyKind::None, true))
+        );
+        assert_eq!(
+            parse(
+                b"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+                false
+            ),
+            Some((304, BodyKind::None, true))
+        );
+        assert_eq!(
+            parse(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false),
+            Some((200, BodyKind::Length(1), false))
+        );
+        assert_eq!(
+            parse(
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n",
+                false
+            ),
+            Some((200, BodyKind::Length(1), false))
+        );
+        assert_eq!(
+            parse(b"HTTP/1.1 100 Continue\r\n\r\n", false),
+            Some((100, BodyKind::None, true))
+        );
+        assert_eq!(parse(b"HTTP/1.1 200 OK\r\nContent-Len", false), None);
+    }
+
+    #[test]
+    fn malformed_is_refused() {
+        let mut hs = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        assert!(
+            parse_response(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                &mut hs,
+                false,
+                65536
+            )
+            .is_err()
+        );
+        let mut hs = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        assert!(parse_response(b"SMTP hello\r\n\r\n", &mut hs, false, 65536).is_err());
+    }
+}
