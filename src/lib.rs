@@ -3,7 +3,19 @@
 //! # Layout
 //! - `config`: `config.toml` → validated `Config`; errors name their key path.
 //! - `http`: request/response heads, framing, chunked decoding, head rewriting, canned answers (no I/O).
+//! - `balance`: per-worker choice of a server inside a pool.
+//! - `control`: shared snapshots, per-server atomics, crossbeam fan-out to workers.
+//! - `upstream`: timed connects, per-worker keep-alive pools, splice.
+//! - `proxy`: the per-connection state machine (read, plan, exchange, relay).
+//! - `worker`: pinned threads, monoio runtimes, SO_REUSEPORT listeners, accept loops.
+//! - `server`: process start-up, bound-address line, signals, reload, shutdown.
 #![deny(unsafe_code)]
 
+pub mod balance;
 pub mod config;
+pub mod control;
 pub mod http;
+// WIP pub mod proxy;
+// WIP pub mod server;
+pub mod upstream;
+// WIP pub mod worker;

@@ -85,12 +85,11 @@ pub fn parse_request<'h, 'b>(
         return Err(HttpError::BadRequest("missing_host"));
     }
     let host = strip_port(authority.unwrap_or(host_header));
-    if limits.max_body > 0 {
-        if let BodyKind::Length(n) = framing.body {
-            if n > limits.max_body {
-                return Err(HttpError::BodyTooLarge);
-            }
-        }
+    if let BodyKind::Length(n) = framing.body
+        && limits.max_body > 0
+        && n > limits.max_body
+    {
+        return Err(HttpError::BodyTooLarge);
     }
     let keep_alive = match minor_version {
         1 => !connection_has(headers, b"close"),
@@ -199,7 +198,10 @@ impl<'b> Framing<'b> {
 
 /// Split a request-target into (authority, path, query). Origin-form and
 /// absolute-form (`http://host/path`) are accepted (RFC 9112 §3.2); others are 400.
-fn split_target(target: &[u8]) -> Result<(Option<&[u8]>, &[u8], &[u8]), HttpError> {
+/// A request-target split into (authority, path, query).
+type TargetParts<'a> = (Option<&'a [u8]>, &'a [u8], &'a [u8]);
+
+fn split_target(target: &[u8]) -> Result<TargetParts<'_>, HttpError> {
     let (authority, rest) = if target.first() == Some(&b'/') {
         (None, target)
     } else if target.len() > 7 && target[..7].eq_ignore_ascii_case(b"http://") {

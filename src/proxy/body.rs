@@ -1,0 +1,163 @@
+//! Relaying message bodies between two sockets: by exact length (spliced when
+//! large), chunked (forwarded verbatim or de-chunked), or until the sender closes.
+//!
+//! Every function starts from bytes already buffered (`buf[..]`, which belong to the
+//! body up to its end) and reads the rest from the source socket.
+
+use std::time::Duration;
+
+use monoio::net::TcpStream;
+
+use crate::http::chunked::ChunkedDecoder;
+use crate::upstream::splice::{PipePool, SPLICE_MIN_BODY, SpliceFail, splice_exact};
+
+use super::io::{IoFail, consume, read_append, write_range};
+
+/// Timeouts for one relay: reading the source, writing the destination.
+#[derive(Debug, Clone, Copy)]
+pub struct RelayTimeouts {
+    /// Longest wait for source bytes.
+    pub read: Duration,
+    /// Longest wait for the destination to accept bytes.
+    pub write: Duration,
+}
+
+/// Why a relay stopped early.
+#[derive(Debug)]
+pub enum RelayError {
+    /// Reading the source failed (the source side is at fault).
+    Source(IoFail),
+    /// Writing the destination failed.
+    Dest(IoFail),
+    /// The chunked framing was invalid.
+    BadChunked,
+}
+
+/// Relay exactly `len` body bytes. `buf` holds bytes read ahead from `src`; on
+/// success the body's bytes are removed from it and anything after (pipelined data)
+/// stays.
+pub async fn relay_length(
+    src: &mut TcpStream,
+    dst: &mut TcpStream,
+    mut buf: Vec<u8>,
+    len: u64,
+    pipes: &std::cell::RefCell<PipePool>,
+    t: RelayTimeouts,
+) -> (Result<(), RelayError>, Vec<u8>) {
+    let buffered = (buf.len() as u64).min(len) as usize;
+    let (r, b) = write_range(dst, buf, 0, buffered, t.write).await;
+    buf = b;
+    if let Err(e) = r {
+        return (Err(RelayError::Dest(e)), buf);
+    }
+    consume(&mut buf, buffered);
+    let mut left = len - buffered as u64;
+    if left >= SPLICE_MIN_BODY {
+        let pipe = pipes.borrow_mut().take();
+        let mut pipe = match pipe {
+            Ok(p) => p,
+            Err(e) => return (Err(RelayError::Dest(IoFail::Io(e))), buf),
+        };
+        return match splice_exact(src, dst, &mut pipe, left, t.read).await {
+            Ok(()) => {
+                pipes.borrow_mut().put(pipe);
+                (Ok(()), buf)
+            }
+            Err(SpliceFail::Source(e)) => (Err(RelayError::Source(IoFail::Io(e))), buf),
+            Err(SpliceFail::Dest(e)) => (Err(RelayError::Dest(IoFail::Io(e))), buf),
+            Err(SpliceFail::Timeout) => (Err(RelayError::Source(IoFail::Timeout)), buf),
+        };
+    }
+    while left > 0 {
+        debug_assert!(buf.is_empty());
+        let (r, b) = read_append(src, buf, t.read).await;
+        buf = b;
+        let n = match r {
+            Ok(n) => n,
+            Err(e) => return (Err(RelayError::Source(e)), buf),
+        };
+        let take = (n as u64).min(left) as usize;
+        let (r, b) = write_range(dst, buf, 0, take, t.write).await;
+        buf = b;
+        if let Err(e) = r {
+            return (Err(RelayError::Dest(e)), buf);
+        }
+        consume(&mut buf, take);
+        left -= take as u64;
+    }
+    (Ok(()), buf)
+}
+
+/// Relay a chunked body. With `dechunk` only the chunk data is written (for an
+/// HTTP/1.0 client; the connection is then closed to delimit the body).
+pub async fn relay_chunked(
+    src: &mut TcpStream,
+    dst: &mut TcpStream,
+    mut buf: Vec<u8>,
+    dechunk: bool,
+    t: RelayTimeouts,
+) -> (Result<(), RelayError>, Vec<u8>) {
+    let mut decoder = ChunkedDecoder::new();
+    // De-chunking (rare: HTTP/1.0 clients only) gathers the data in a second buffer.
+    let mut data = Vec::new();
+    loop {
+        if !buf.is_empty() {
+            let fed = if dechunk {
+                data.clear();
+                decoder.feed(&buf, |r| data.extend_from_slice(&buf[r]))
+            } else {
+                decoder.feed(&buf, |_| {})
+            };
+            let Ok(used) = fed else {
+                return (Err(RelayError::BadChunked), buf);
+            };
+            let r = if dechunk {
+                let n = data.len();
+                let (r, d) = write_range(dst, std::mem::take(&mut data), 0, n, t.write).await;
+                data = d;
+                r
+            } else {
+                let (r, b) = write_range(dst, buf, 0, used, t.write).await;
+                buf = b;
+                r
+            };
+            if let Err(e) = r {
+                return (Err(RelayError::Dest(e)), buf);
+            }
+            consume(&mut buf, used);
+            if decoder.is_done() {
+                return (Ok(()), buf);
+            }
+        }
+        let (r, b) = read_append(src, buf, t.read).await;
+        buf = b;
+        if let Err(e) = r {
+            return (Err(RelayError::Source(e)), buf);
+        }
+    }
+}
+
+/// Relay until `src` closes (close-delimited response bodies).
+pub async fn relay_until_eof(
+    src: &mut TcpStream,
+    dst: &mut TcpStream,
+    mut buf: Vec<u8>,
+    t: RelayTimeouts,
+) -> (Result<(), RelayError>, Vec<u8>) {
+    loop {
+        let end = buf.len();
+        let (r, b) = write_range(dst, buf, 0, end, t.write).await;
+        buf = b;
+        if let Err(e) = r {
+            return (Err(RelayError::Dest(e)), buf);
+        }
+        buf.clear();
+        let (r, b) = read_append(src, buf, t.read).await;
+        buf = b;
+        match r {
+            Ok(_) => {}
+            Err(IoFail::Eof) => return (Ok(()), buf),
+            Err(e) => return (Err(RelayError::Source(e)), buf),
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! One client connection: wait for a request without holding a buffer, read and plan
+//! its head, run the exchange, answer errors, and loop while keep-alive holds.
+//! Pipelined requests are answered in order because each request is finished before
+//! the next head is parsed from the bytes left in the buffer.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use monoio::net::TcpStream;
+
+use crate::http::BodyKind;
+use crate::http::answers::{Answer, write_answer};
+use crate::http::request::{MAX_HEADERS, parse_request};
+
+use super::ctx::{Ctx, WorkerView};
+use super::exchange::{Next, exchange};
+use super::io::{IoFail, read_append, write_all};
+use super::plan::{Plan, prepare};
+use super::tunnel::tunnel;
+
+/// The client side of a connection.
+pub struct ClientConn {
+    /// The socket.
+    pub stream: TcpStream,
+    /// Bytes read and not yet consumed (empty with no capacity while idle).
+    pub buf: Vec<u8>,
+    /// The peer address as text, for X-Forwarded-For.
+    pub ip: String,
+    /// Scratch for the normalised path.
+    pub path: Vec<u8>,
+}
+
+/// Keeps the worker's open-connection count.
+struct Open(Rc<Ctx>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0
+            .open_connections
+            .set(self.0.open_connections.get() - 1);
+    }
+}
+
+/// Serve one accepted client connection until it closes.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) {
+    ctx.open_connections.set(ctx.open_connections.get() + 1);
+    let _open = Open(Rc::clone(&ctx));
+    let _ = stream.set_nodelay(true);
+    let mut conn = ClientConn {
+        stream,
+        buf: Vec::new(),
+        ip: peer.ip().to_string(),
+        path: Vec::new(),
+    };
+    let mut first = true;
+    loop {
+        ctx.poll_commands();
+        if ctx.shutting_down.get() {
+            break;
+        }
+        let view = ctx.view();
+        let timeouts = view.snapshot.config.server.timeouts;
+        if conn.buf.is_empty() {
+            // Idle: give the buffer back and wait for readability, so an idle
+            // keep-alive connection pins no buffer memory.
+            if conn.buf.capacity() > 0 {
+                ctx.bufs.borrow_mut().put(std::mem::take(&mut conn.buf));
+            }
+            let wait = if first {
+                timeouts.client_header
+            } else {
+                timeouts.client_idle
+            };
+            match monoio::time::timeout(wait, conn.stream.readable(false)).await {
+                Ok(Ok(())) => {}
+                _ => break,
+            }
+            if ctx.shutting_down.get() {
+                ctx.poll_commands();
+            }
+            conn.buf = ctx.bufs.borrow_mut().take();
+        }
+        first = false;
+        // Boxed so the idle connection's task stays small; the per-request state
+        // lives only while a request is in progress.
+        ctx.busy.set(ctx.busy.get() + 1);
+        let next = Box::pin(handle_request(&mut conn, &ctx, &view)).await;
+        ctx.busy.set(ctx.busy.get() - 1);
+        match next {
+            Next::KeepAlive => {}
+            Next::Close | Next::Answer(_) => break,
+            Next::Upgrade(up, upbuf) => {
+                let client_buf = std::mem::take(&mut conn.buf);
+                tunnel(conn.stream, up, client_buf, upbuf, timeouts.client_idle).await;
+                return;
+            }
+        }
+    }
+    if conn.buf.capacity() > 0 {
+        ctx.bufs.borrow_mut().put(conn.buf);
+    }
+}
+
+/// Read, plan and serve one request. Errors sluice answers itself are written here.
+async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerView>) -> Next {
+    let t = view.snapshot.config.server.timeouts;
+    let deadline = Instant::now() + t.client_header;
+    let mut up_head = ctx.bufs.borrow_mut().take();
+    let planned = loop {
+        if !conn.buf.is_empty() {
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            match parse_request(&conn.buf, &mut headers, &view.limits) {
+                Ok(Some(head)) => {
+                    break prepare(
+                        &head,
+                        view,
+                        conn.ip.as_bytes(),
+                        &mut conn.path,
+                        &mut up_head,
+                    );
+                }
+                Ok(None) => {}
+                Err(e) => break Err(e.answer()),
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let buf = std::mem::take(&mut conn.buf);
+        let (r, b) = read_append(&mut conn.stream, buf, left.max(Duration::from_millis(1))).await;
+        conn.buf = b;
+        match r {
+            Ok(_) => {}
+            Err(IoFail::Timeout) => break Err(Answer::new(408, "header_timeout")),
+            Err(_) => {
+                ctx.bufs.borrow_mut().put(up_head);
+                return Next::Close;
+            }
+        }
+    };
+    let plan: Plan = match planned {
+        Ok(p) => p,
+        Err(answer) => {
+            // 400-class framing errors close; 404 on a bodiless request keeps going.
+            let keep = answer.status == 404 && request_has_no_body(conn, view);
+            let next = answer_client(conn, ctx, answer, !keep, t.client_idle).await;
+            ctx.bufs.borrow_mut().put(up_head);
+            return if keep { next } else { Next::Close };
+        }
+    };
+    let (next, up_head) = exchange(conn, ctx, view, &plan, up_head).await;
+    ctx.bufs.borrow_mut().put(up_head);
+    match next {
+        Next::Answer(answer) => {
+            // The request body may still be unread: only a bodiless request keeps the connection.
+            let keep = plan.keep_alive && plan.body == BodyKind::None;
+            let n = answer_client(conn, ctx, answer, !keep, t.client_idle).await;
+            if keep { n } else { Next::Close }
+        }
+        other => other,
+    }
+}
+
+/// Whether the buffered request (already known complete) has no body.
+fn request_has_no_body(conn: &mut ClientConn, view: &WorkerView) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    match parse_request(&conn.buf, &mut headers, &view.limits) {
+        Ok(Some(head)) if head.body == BodyKind::None && head.keep_alive => {
+            let n = head.head_len;
+            super::io::consume(&mut conn.buf, n);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Write an error answer. Returns `KeepAlive` when the connection can go on.
+async fn answer_client(
+    conn: &mut ClientConn,
+    ctx: &Rc<Ctx>,
+    answer: Answer,
+    close: bool,
+    timeout: Duration,
+) -> Next {
+    let mut out = ctx.bufs.borrow_mut().take();
+    write_answer(&mut out, &answer, close);
+    let (r, out) = write_all(&mut conn.stream, out, timeout).await;
+    ctx.bufs.borrow_mut().put(out);
+    match (r, close) {
+        (Ok(()), false) => Next::KeepAlive,
+        _ => Next::Close,
+    }
+}

@@ -1,0 +1,121 @@
+//! One worker's context, shared by its connection tasks through `Rc` (never across
+//! threads): the current config view, the keep-alive pool, pipes, buffers and the
+//! control channel. Fields are `Cell`/`RefCell`; no borrow is held across `.await`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+
+use crate::balance::Balancer;
+use crate::control::{Command, Snapshot};
+use crate::http::request::HeadLimits;
+use crate::router::Classifier;
+use crate::upstream::pool::IdlePool;
+use crate::upstream::splice::PipePool;
+
+use super::bufs::BufPool;
+
+/// A config generation compiled for this worker: its own classifier copy and
+/// balancer state.
+pub struct WorkerView {
+    /// The shared snapshot this view was built from.
+    pub snapshot: Arc<Snapshot>,
+    /// This worker's copy of the compiled router.
+    pub classifier: Classifier,
+    /// Balancer state per pool (this worker only).
+    pub balancers: RefCell<Vec<Balancer>>,
+    /// Head limits from `server.limits`.
+    pub limits: HeadLimits,
+}
+
+impl WorkerView {
+    /// Compile `snapshot` for worker `worker_id`.
+    pub fn build(snapshot: Arc<Snapshot>, worker_id: usize) -> Result<Self, String> {
+        let config = &snapshot.config;
+        let classifier = Classifier::compile(config).map_err(|e| e.to_string())?;
+        let balancers = config
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Balancer::new(
+                    p,
+                    0x9E37_79B9_7F4A_7C15 ^ ((worker_id as u64) << 32) ^ i as u64,
+                )
+            })
+            .collect();
+        let l = &config.server.limits;
+        let limits = HeadLimits {
+            max_header_bytes: l.max_header_bytes,
+            max_headers: l.max_headers,
+            max_body: l.max_body,
+        };
+        Ok(WorkerView {
+            snapshot,
+            classifier,
+            balancers: RefCell::new(balancers),
+            limits,
+        })
+    }
+}
+
+/// Everything one worker's connection tasks share.
+pub struct Ctx {
+    /// Index of this worker.
+    pub worker_id: usize,
+    view: RefCell<Rc<WorkerView>>,
+    /// Idle upstream connections.
+    pub idle: RefCell<IdlePool>,
+    /// Empty pipes for splice.
+    pub pipes: RefCell<PipePool>,
+    /// I/O buffers.
+    pub bufs: RefCell<BufPool>,
+    commands: Receiver<Command>,
+    /// Set once shutdown began: connections finish their current request and close.
+    pub shutting_down: Cell<bool>,
+    /// Client connections open on this worker.
+    pub open_connections: Cell<usize>,
+    /// Requests in progress on this worker (shutdown waits for zero).
+    pub busy: Cell<usize>,
+}
+
+impl Ctx {
+    /// A context starting on `view`.
+    pub fn new(worker_id: usize, view: WorkerView, commands: Receiver<Command>) -> Self {
+        let buf_size = view.limits.max_header_bytes + 1;
+        Ctx {
+            worker_id,
+            view: RefCell::new(Rc::new(view)),
+            idle: RefCell::new(IdlePool::new()),
+            pipes: RefCell::new(PipePool::new()),
+            bufs: RefCell::new(BufPool::new(buf_size)),
+            commands,
+            shutting_down: Cell::new(false),
+            open_connections: Cell::new(0),
+            busy: Cell::new(0),
+        }
+    }
+
+    /// The current view (cheap `Rc` clone). Requests keep the view they started with.
+    pub fn view(&self) -> Rc<WorkerView> {
+        Rc::clone(&self.view.borrow())
+    }
+
+    /// Apply pending control commands without blocking (`try_recv` only).
+    pub fn poll_commands(&self) {
+        while let Ok(cmd) = self.commands.try_recv() {
+            match cmd {
+                Command::Apply(snapshot) => match WorkerView::build(snapshot, self.worker_id) {
+                    Ok(view) => *self.view.borrow_mut() = Rc::new(view),
+                    Err(e) => {
+                        eprintln!("sluice: worker {}: config not applied: {e}", self.worker_id)
+                    }
+                },
+                Command::CloseIdle(addr) => self.idle.borrow_mut().close_server(addr),
+                Command::Shutdown => self.shutting_down.set(true),
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The per-connection data path: read a request, plan it, exchange it with an
+//! upstream server, relay the answer, repeat while keep-alive holds.
+//!
+//! No locks and no blocking calls: per-worker state is `Rc`/`RefCell` (never
+//! borrowed across `.await`), cross-worker figures are relaxed atomics, and control
+//! messages are taken with `try_recv` between requests.
+
+pub mod body;
+pub mod bufs;
+pub mod conn;
+pub mod ctx;
+pub mod exchange;
+pub mod io;
+pub mod plan;
+pub mod tunnel;

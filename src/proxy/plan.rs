@@ -1,0 +1,81 @@
+//! Turning a parsed request head into a forwarding plan: normalise the path, classify
+//! it, and write the upstream head. Synchronous, so the borrowed head and header array
+//! never live across an `.await`.
+
+use crate::http::BodyKind;
+use crate::http::answers::Answer;
+use crate::http::path::{PathError, normalize_path};
+use crate::http::request::RequestHead;
+use crate::http::rewrite::write_upstream_request;
+use crate::router::RequestView;
+
+use super::ctx::WorkerView;
+
+/// Everything the exchange needs to know about one request, owned.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Bytes of the request head in the client buffer.
+    pub head_len: usize,
+    /// Request body framing.
+    pub body: BodyKind,
+    /// Client wants keep-alive.
+    pub keep_alive: bool,
+    /// 0 = HTTP/1.0 client.
+    pub minor_version: u8,
+    /// HEAD request: the response has no body.
+    pub is_head: bool,
+    /// Client sent `Expect: 100-continue`.
+    pub expect_continue: bool,
+    /// Client asked for a protocol upgrade.
+    pub upgrade: bool,
+    /// Safe to send twice (RFC 9110 §9.2.2) — used for retries.
+    pub idempotent: bool,
+    /// Pool index.
+    pub pool: usize,
+    /// Route index; `None` = the default pool.
+    pub route: Option<usize>,
+}
+
+/// Build the plan and write the upstream request head into `out`. `path` is a reused
+/// scratch buffer for the normalised path. An `Err` is the answer to send instead.
+// HOT PATH: no alloc (buffers are reused), no lock, no blocking call.
+pub fn prepare(
+    head: &RequestHead<'_, '_>,
+    view: &WorkerView,
+    client_ip: &[u8],
+    path: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<Plan, Answer> {
+    normalize_path(head.path, path).map_err(|e| match e {
+        PathError::ClimbsAboveRoot => Answer::new(400, "path_above_root"),
+        PathError::BadPercent => Answer::new(400, "bad_path_encoding"),
+        PathError::NotOrigin => Answer::new(400, "bad_target"),
+    })?;
+    let request = RequestView {
+        method: head.method.as_bytes(),
+        host: head.host,
+        path,
+        query: head.query,
+        headers: head.headers,
+    };
+    let Some(class) = view.classifier.classify(&request) else {
+        return Err(Answer::new(404, "no_route"));
+    };
+    write_upstream_request(out, head, path, client_ip);
+    let method = head.method.as_bytes();
+    Ok(Plan {
+        head_len: head.head_len,
+        body: head.body,
+        keep_alive: head.keep_alive,
+        minor_version: head.minor_version,
+        is_head: method == b"HEAD",
+        expect_continue: head.expect_continue,
+        upgrade: head.upgrade,
+        idempotent: matches!(
+            method,
+            b"GET" | b"HEAD" | b"OPTIONS" | b"PUT" | b"DELETE" | b"TRACE"
+        ),
+        pool: usize::from(class.pool),
+        route: class.route.map(usize::from),
+    })
+}

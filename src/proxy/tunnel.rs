@@ -1,0 +1,56 @@
+//! Byte tunnel after `101 Switching Protocols` (WebSocket and other upgrades): copy
+//! both directions until either side closes or stays silent past the idle timeout.
+
+use std::time::Duration;
+
+use monoio::io::Splitable;
+use monoio::io::{AsyncReadRent, AsyncWriteRent};
+use monoio::net::TcpStream;
+
+use super::io::{read_append, write_all};
+
+/// Tunnel between `client` and `upstream`, first delivering bytes already read from
+/// each side.
+pub async fn tunnel(
+    client: TcpStream,
+    upstream: TcpStream,
+    client_pending: Vec<u8>,
+    upstream_pending: Vec<u8>,
+    idle: Duration,
+) {
+    let (mut cr, mut cw) = client.into_split();
+    let (mut ur, mut uw) = upstream.into_split();
+    let up = pump(&mut cr, &mut uw, client_pending, idle);
+    let down = pump(&mut ur, &mut cw, upstream_pending, idle);
+    monoio::join!(up, down);
+}
+
+/// Copy from `src` to `dst` until EOF, error or idle timeout, then shut down `dst`'s
+/// write side so the peer sees the close.
+async fn pump<R: AsyncReadRent, W: AsyncWriteRent>(
+    src: &mut R,
+    dst: &mut W,
+    pending: Vec<u8>,
+    idle: Duration,
+) {
+    let mut buf = pending;
+    if buf.capacity() < 16 * 1024 {
+        buf.reserve(16 * 1024 - buf.len());
+    }
+    loop {
+        if !buf.is_empty() {
+            let (r, b) = write_all(dst, buf, idle).await;
+            buf = b;
+            if r.is_err() {
+                break;
+            }
+            buf.clear();
+        }
+        let (r, b) = read_append(src, buf, idle).await;
+        buf = b;
+        if r.is_err() {
+            break;
+        }
+    }
+    let _ = dst.shutdown().await;
+}

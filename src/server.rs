@@ -1,0 +1,132 @@
+//! The process: load the config, bind every worker's listeners, start the workers,
+//! print the bound addresses as one JSON line, then serve signals — SIGHUP reloads
+//! the config file, SIGTERM/SIGINT drain and exit.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::config::Config;
+use crate::control::{Command, Fanout, Snapshot};
+use crate::worker::{WorkerSpec, bind_all, spawn};
+
+/// A running sluice: its workers and control fan-out.
+pub struct Server {
+    config_path: PathBuf,
+    fanout: Fanout,
+    snapshot: Arc<Snapshot>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Number of workers for `config`: `server.workers`, or one per available core.
+pub fn worker_count(config: &Config) -> usize {
+    match config.server.workers {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        n => n,
+    }
+}
+
+impl Server {
+    /// Start workers for the config at `path`. Prints
+    /// `{"listening":{"proxy":["ADDR",...]}}` on stdout once every socket is bound.
+    pub fn start(path: &Path) -> Result<Server, String> {
+        let config = Config::load(path).map_err(|e| e.to_string())?;
+        if !monoio::utils::detect_uring() {
+            eprintln!(
+                "sluice: warning: io_uring is unavailable on this kernel; falling back to the epoll driver"
+            );
+        }
+        let workers = worker_count(&config);
+        let (listeners, bound) =
+            bind_all(&config.server.listen, workers).map_err(|e| e.to_string())?;
+        let snapshot = Arc::new(Snapshot::new(1, Arc::new(config), None));
+        let (fanout, receivers) = Fanout::new(workers);
+        let cores = if snapshot.config.server.pin_cores {
+            core_affinity::get_core_ids().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let connections = Arc::new(AtomicUsize::new(0));
+        let mut handles = Vec::with_capacity(workers);
+        for (id, (listeners, commands)) in listeners.into_iter().zip(receivers).enumerate() {
+            let spec = WorkerSpec {
+                id,
+                core: (!cores.is_empty()).then(|| cores[id % cores.len()]),
+                listeners,
+                snapshot: Arc::clone(&snapshot),
+                commands,
+                connections: Arc::clone(&connections),
+            };
+            handles.push(spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
+        }
+        let proxy: Vec<String> = bound.iter().map(|a| format!("\"{a}\"")).collect();
+        println!(
+            "{{\"listening\":{{\"proxy\":[{}],\"workers\":{workers}}}}}",
+            proxy.join(",")
+        );
+        Ok(Server {
+            config_path: path.to_path_buf(),
+            fanout,
+            snapshot,
+            workers: handles,
+        })
+    }
+
+    /// Re-read the config file and apply it to every worker; a bad file is refused
+    /// and the running config stays.
+    pub fn reload(&mut self) -> Result<u64, String> {
+        let config = Config::load(&self.config_path).map_err(|e| e.to_string())?;
+        let generation = self.snapshot.generation + 1;
+        let next = Arc::new(Snapshot::new(
+            generation,
+            Arc::new(config),
+            Some(&self.snapshot),
+        ));
+        self.fanout.broadcast(&Command::Apply(Arc::clone(&next)));
+        self.snapshot = next;
+        Ok(generation)
+    }
+
+    /// Block on signals until SIGTERM/SIGINT, then drain and return.
+    pub fn serve_signals(mut self) -> Result<(), String> {
+        let mut signals = Signals::new([SIGHUP, SIGINT, SIGTERM]).map_err(|e| e.to_string())?;
+        for signal in signals.forever() {
+            if signal == SIGHUP {
+                match self.reload() {
+                    Ok(generation) => {
+                        eprintln!("sluice: config reloaded (generation {generation})")
+                    }
+                    Err(e) => {
+                        eprintln!("sluice: config reload refused, keeping the running config:\n{e}")
+                    }
+                }
+                continue;
+            }
+            break;
+        }
+        self.shutdown();
+        Ok(())
+    }
+
+    /// Tell workers to stop accepting and finish in-flight requests; wait for them
+    /// up to `shutdown_timeout` (plus a small margin).
+    pub fn shutdown(self) {
+        self.fanout.broadcast(&Command::Shutdown);
+        let deadline =
+            Instant::now() + self.snapshot.config.server.shutdown_timeout + Duration::from_secs(1);
+        for handle in self.workers {
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Upstream side of the data path: timed connects, per-worker keep-alive pools and
+//! zero-copy body forwarding by splice.
+
+pub mod connect;
+pub mod pool;
+pub mod splice;
+pub mod sys;

@@ -1,0 +1,88 @@
+//! Per-worker keep-alive pools of idle upstream connections, keyed by server address.
+//!
+//! Owned by one worker (`RefCell` in its context), so no locks. A connection is
+//! reused newest-first (its TCP state is warmest), dropped after `upstream_idle`, and
+//! probed with a non-blocking peek before reuse so one the origin closed is never
+//! handed out.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use monoio::net::TcpStream;
+
+use super::sys::{IdleProbe, probe_idle};
+
+struct Idle {
+    stream: TcpStream,
+    since: Instant,
+}
+
+/// Idle upstream connections of one worker.
+#[derive(Default)]
+pub struct IdlePool {
+    by_server: HashMap<SocketAddr, Vec<Idle>>,
+}
+
+impl IdlePool {
+    /// An empty pool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Take a reusable idle connection to `addr`, discarding stale or closed ones.
+    // HOT PATH: no alloc, no lock, no blocking call (one non-blocking peek).
+    pub fn lease(
+        &mut self,
+        addr: SocketAddr,
+        now: Instant,
+        max_idle_time: Duration,
+    ) -> Option<TcpStream> {
+        let list = self.by_server.get_mut(&addr)?;
+        while let Some(idle) = list.pop() {
+            if now.duration_since(idle.since) >= max_idle_time {
+                continue;
+            }
+            if probe_idle(idle.stream.as_raw_fd()) == IdleProbe::Quiet {
+                return Some(idle.stream);
+            }
+        }
+        None
+    }
+
+    /// Return a connection after a complete exchange; dropped when the server
+    /// already has `max_idle` idle connections on this worker.
+    pub fn release(&mut self, addr: SocketAddr, stream: TcpStream, now: Instant, max_idle: usize) {
+        let list = self.by_server.entry(addr).or_default();
+        if list.len() < max_idle {
+            list.push(Idle { stream, since: now });
+        }
+    }
+
+    /// Close every idle connection to `addr` (drain/disable/removal).
+    pub fn close_server(&mut self, addr: SocketAddr) {
+        self.by_server.remove(&addr);
+    }
+
+    /// Drop connections idle longer than `max_idle_time`; returns how many.
+    pub fn sweep(&mut self, now: Instant, max_idle_time: Duration) -> usize {
+        let mut dropped = 0;
+        for list in self.by_server.values_mut() {
+            let before = list.len();
+            list.retain(|i| now.duration_since(i.since) < max_idle_time);
+            dropped += before - list.len();
+        }
+        dropped
+    }
+
+    /// Idle connections held, all servers.
+    pub fn len(&self) -> usize {
+        self.by_server.values().map(Vec::len).sum()
+    }
+
+    /// Whether no idle connection is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

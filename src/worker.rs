@@ -1,0 +1,180 @@
+//! Worker threads: one per core, pinned, each with its own monoio runtime (io_uring
+//! when the kernel allows), its own SO_REUSEPORT listener per `server.listen` address,
+//! and its own `Ctx`. The accept loop never ends on an error: it logs, backs off and
+//! continues. Above `server.max_connections` it stops accepting, leaving new
+//! connections in the kernel backlog.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use monoio::io::Canceller;
+use monoio::net::TcpListener;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::control::{Command, Snapshot};
+use crate::proxy::conn::serve;
+use crate::proxy::ctx::{Ctx, WorkerView};
+
+/// Kernel accept backlog per listener.
+const BACKLOG: i32 = 4096;
+/// How often a worker looks at its control channel and sweeps idle upstreams.
+const TICK: Duration = Duration::from_millis(50);
+/// io_uring submission queue entries per worker.
+const RING_ENTRIES: u32 = 1024;
+
+/// Bind one SO_REUSEPORT socket per worker for each address. Port 0 is resolved by
+/// the first bind and reused for the other workers, so all share one port.
+/// Returns `sockets[worker][address]` and the concrete addresses.
+pub fn bind_all(
+    addrs: &[SocketAddr],
+    workers: usize,
+) -> io::Result<(Vec<Vec<StdListener>>, Vec<SocketAddr>)> {
+    let mut per_worker: Vec<Vec<StdListener>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut bound = Vec::with_capacity(addrs.len());
+    for &addr in addrs {
+        let first = reuseport_listener(addr)?;
+        let actual = first.local_addr()?;
+        bound.push(actual);
+        per_worker[0].push(first);
+        for list in per_worker.iter_mut().skip(1) {
+            list.push(reuseport_listener(actual)?);
+        }
+    }
+    Ok((per_worker, bound))
+}
+
+fn reuseport_listener(addr: SocketAddr) -> io::Result<StdListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket
+        .bind(&addr.into())
+        .map_err(|e| io::Error::new(e.kind(), format!("bind {addr}: {e}")))?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// What a worker thread needs to start.
+pub struct WorkerSpec {
+    /// Worker index.
+    pub id: usize,
+    /// Core to pin to, if pinning.
+    pub core: Option<core_affinity::CoreId>,
+    /// This worker's listeners.
+    pub listeners: Vec<StdListener>,
+    /// The initial config generation.
+    pub snapshot: Arc<Snapshot>,
+    /// Control messages for this worker.
+    pub commands: Receiver<Command>,
+    /// Client connections open in the whole process.
+    pub connections: Arc<AtomicUsize>,
+}
+
+/// Start a worker thread.
+pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("sluice-w{}", spec.id))
+        .spawn(move || {
+            if let Some(core) = spec.core
+                && !core_affinity::set_for_current(core)
+            {
+                eprintln!(
+                    "sluice: worker {}: could not pin to core {}",
+                    spec.id, core.id
+                );
+            }
+            let runtime = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+                .with_entries(RING_ENTRIES)
+                .enable_timer()
+                .build();
+            match runtime {
+                Ok(mut rt) => rt.block_on(run(spec)),
+                Err(e) => eprintln!("sluice: worker {}: cannot start runtime: {e}", spec.id),
+            }
+        })
+}
+
+async fn run(spec: WorkerSpec) {
+    let view = match WorkerView::build(Arc::clone(&spec.snapshot), spec.id) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("sluice: worker {}: {e}", spec.id);
+            return;
+        }
+    };
+    let ctx = Rc::new(Ctx::new(spec.id, view, spec.commands));
+    let max_connections = spec.snapshot.config.server.max_connections;
+    let canceller = Canceller::new();
+    for std_listener in spec.listeners {
+        match TcpListener::from_std(std_listener) {
+            Ok(listener) => {
+                let ctx = Rc::clone(&ctx);
+                let handle = canceller.handle();
+                let conns = Arc::clone(&spec.connections);
+                monoio::spawn(accept_loop(listener, ctx, handle, conns, max_connections));
+            }
+            Err(e) => eprintln!("sluice: worker {}: listener: {e}", spec.id),
+        }
+    }
+    let mut last_sweep = Instant::now();
+    while !ctx.shutting_down.get() {
+        monoio::time::sleep(TICK).await;
+        ctx.poll_commands();
+        if last_sweep.elapsed() >= Duration::from_secs(1) {
+            let idle = ctx.view().snapshot.config.server.timeouts.upstream_idle;
+            ctx.idle.borrow_mut().sweep(Instant::now(), idle);
+            last_sweep = Instant::now();
+        }
+    }
+    // Stop accepting; let requests in progress finish within shutdown_timeout.
+    let _cancelled = canceller.cancel();
+    let deadline = Instant::now() + ctx.view().snapshot.config.server.shutdown_timeout;
+    while ctx.busy.get() > 0 && Instant::now() < deadline {
+        monoio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: Rc<Ctx>,
+    cancel: monoio::io::CancelHandle,
+    connections: Arc<AtomicUsize>,
+    max_connections: usize,
+) {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        if connections.load(Ordering::Relaxed) >= max_connections {
+            // Leave new connections in the backlog until some close.
+            monoio::time::sleep(Duration::from_millis(5)).await;
+            if ctx.shutting_down.get() {
+                return;
+            }
+            continue;
+        }
+        match listener.cancelable_accept(cancel.clone()).await {
+            Ok((stream, peer)) => {
+                backoff = Duration::from_millis(5);
+                connections.fetch_add(1, Ordering::Relaxed);
+                let ctx = Rc::clone(&ctx);
+                let conns = Arc::clone(&connections);
+                monoio::spawn(async move {
+                    serve(stream, peer, ctx).await;
+                    conns.fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+            Err(_) if ctx.shutting_down.get() => return,
+            Err(e) => {
+                eprintln!("sluice: worker {}: accept: {e}", ctx.worker_id);
+                monoio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
