@@ -139,6 +139,11 @@ async fn run(spec: WorkerSpec) {
     while ctx.busy.get() > 0 && Instant::now() < deadline {
         monoio::time::sleep(Duration::from_millis(10)).await;
     }
+    eprintln!(
+        "sluice: worker {} stopped; it accepted {} connections",
+        ctx.worker_id,
+        ctx.accepted.get()
+    );
 }
 
 async fn accept_loop(
@@ -162,6 +167,7 @@ async fn accept_loop(
             Ok((stream, peer)) => {
                 backoff = Duration::from_millis(5);
                 connections.fetch_add(1, Ordering::Relaxed);
+                ctx.accepted.set(ctx.accepted.get() + 1);
                 let ctx = Rc::clone(&ctx);
                 let conns = Arc::clone(&connections);
                 monoio::spawn(async move {

@@ -79,6 +79,8 @@ pub struct Ctx {
     pub open_connections: Cell<usize>,
     /// Requests in progress on this worker (shutdown waits for zero).
     pub busy: Cell<usize>,
+    /// Connections this worker accepted since start.
+    pub accepted: Cell<u64>,
 }
 
 impl Ctx {
@@ -95,6 +97,7 @@ impl Ctx {
             shutting_down: Cell::new(false),
             open_connections: Cell::new(0),
             busy: Cell::new(0),
+            accepted: Cell::new(0),
         }
     }
 

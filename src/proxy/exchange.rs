@@ -100,17 +100,17 @@ pub async fn exchange(
     let mut exclude = 0u64;
     let mut up_head = up_head;
     let mut sent_continue = false;
+    let mut last_failure: Option<Answer> = None;
     loop {
         let picked = view.balancers.borrow_mut()[plan.pool].pick(servers, exclude);
         let Some(idx) = picked else {
-            return (
-                Next::Answer(Answer {
-                    status: 503,
-                    error: "no_healthy_server",
-                    retry_after: Some(1),
-                }),
-                up_head,
-            );
+            // After a failed try with nobody left to retry on, report that failure.
+            let answer = last_failure.unwrap_or(Answer {
+                status: 503,
+                error: "no_healthy_server",
+                retry_after: Some(1),
+            });
+            return (Next::Answer(answer), up_head);
         };
         let server = &servers[idx];
         let flight = InFlight::start(server);
@@ -140,6 +140,7 @@ pub async fn exchange(
                     return (Next::Answer(answer), up_head);
                 }
                 retries_left -= 1;
+                last_failure = Some(answer);
                 if idx < 64 {
                     exclude |= 1 << idx;
                 }

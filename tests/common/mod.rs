@@ -1,0 +1,192 @@
+//! Test harness: start the real `sluice` and `sluice-origin` binaries on 127.0.0.1
+//! with free ports, learn their bound addresses from the one JSON line each prints,
+//! and kill them when the guard drops. Plus a small raw HTTP/1.1 client.
+#![allow(dead_code)]
+
+pub mod client;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A child process killed (and reaped) on drop.
+pub struct Proc {
+    pub child: Child,
+    pub stdout: Option<BufReader<ChildStdout>>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    /// Send a signal by PID (this process started the child).
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status();
+    }
+
+    /// Wait up to `limit` for exit; returns the exit code if it exited.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+/// Read the first stdout line of a freshly started child, with a deadline.
+fn first_line(proc: &mut Proc, what: &str) -> String {
+    let mut reader = proc.stdout.take().expect("stdout piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        // Keep draining so the child never blocks on a full pipe.
+        let mut sink = Vec::new();
+        let _ = reader.read_to_end(&mut sink);
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(line) if !line.is_empty() => line,
+        _ => panic!("{what} printed no start-up line"),
+    }
+}
+
+/// Every `"127.0.0.1:PORT"`-looking quoted string in `line`, in order.
+fn quoted_addrs(line: &str) -> Vec<SocketAddr> {
+    line.split('"').filter_map(|s| s.parse().ok()).collect()
+}
+
+/// A running `sluice-origin` process.
+pub struct Origins {
+    pub proc: Proc,
+    /// (kind, name, addr) per origin, in argument order.
+    pub list: Vec<(String, String, SocketAddr)>,
+}
+
+impl Origins {
+    /// Start origins from specs like `api=127.0.0.1:0,name=a1`.
+    pub fn start(specs: &[&str]) -> Origins {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice-origin"))
+            .args(specs)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start sluice-origin");
+        let stdout = child.stdout.take().map(BufReader::new);
+        let mut proc = Proc { child, stdout };
+        let line = first_line(&mut proc, "sluice-origin");
+        let mut list = Vec::new();
+        for entry in line.split('{').skip(2) {
+            let field = |key: &str| -> String {
+                let pat = format!("\"{key}\":\"");
+                let start = entry
+                    .find(&pat)
+                    .map(|i| i + pat.len())
+                    .unwrap_or_else(|| panic!("no {key} in {line}"));
+                entry[start..]
+                    .split('"')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let addr = field("addr").parse().expect("origin addr");
+            list.push((field("kind"), field("name"), addr));
+        }
+        assert_eq!(list.len(), specs.len(), "origin line: {line}");
+        Origins { proc, list }
+    }
+
+    /// Address of the origin named `name`.
+    pub fn addr(&self, name: &str) -> SocketAddr {
+        self.list
+            .iter()
+            .find(|o| o.1 == name)
+            .map(|o| o.2)
+            .unwrap_or_else(|| panic!("no origin {name}"))
+    }
+}
+
+static DIRS: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let n = DIRS.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("sluice-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `sluice` with its config file.
+pub struct Sluice {
+    pub proc: Proc,
+    pub addr: SocketAddr,
+    pub dir: TempDir,
+    pub config_path: PathBuf,
+}
+
+impl Sluice {
+    /// Write `config` (TOML) to a temp file and start sluice on it. The config should
+    /// listen on `127.0.0.1:0`.
+    pub fn start(config: &str) -> Sluice {
+        let dir = TempDir::new();
+        let config_path = dir.0.join("config.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let log = std::fs::File::create(dir.0.join("stderr.log")).expect("stderr log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("-c")
+            .arg(&config_path)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start sluice");
+        let stdout = child.stdout.take().map(BufReader::new);
+        let mut proc = Proc { child, stdout };
+        let line = first_line(&mut proc, "sluice");
+        let addr = *quoted_addrs(&line)
+            .first()
+            .unwrap_or_else(|| panic!("no address in {line}"));
+        Sluice {
+            proc,
+            addr,
+            dir,
+            config_path,
+        }
+    }
+
+    /// What sluice wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.0.join("stderr.log")).unwrap_or_default()
+    }
+}
+
+/// `[server]` section for tests: loopback, port 0, `workers` workers.
+pub fn server_section(workers: usize) -> String {
+    format!(
+        "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = {workers}\npin_cores = false\n[server.timeouts]\nupstream_response = \"2s\"\n[admin]\nlisten = \"127.0.0.1:0\"\n"
+    )
+}
