@@ -1,14 +1,29 @@
 //! Picking a server inside a pool. Each worker owns one `Balancer` per pool (plain
-//! fields, no atomics, no locks); server health comes from the shared `ServerStats`.
+//! fields, no locks); server state and in-flight counts come from the shared
+//! `ServerStats` atomics, read with relaxed loads — so `least_conn`, `p2c` and bounded
+//! `consistent_hash` see the load of every worker without any lock.
 //!
-//! `round_robin` is smooth weighted round robin (the nginx algorithm): every pick adds
-//! each server's weight to its current score, takes the highest, and subtracts the
-//! total, which interleaves weights evenly (1:2 gives a b b a b b, not a a b b).
+//! - `round_robin`: smooth weighted round robin (the nginx algorithm): every pick adds
+//!   each server's weight to its score, takes the highest and subtracts the total,
+//!   interleaving weights evenly (1:2 gives b a b b a b, not a a b b).
+//! - `least_conn`: fewest in-flight requests per unit of weight; ties rotate.
+//! - `p2c`: two random servers, the less loaded one (per unit of weight).
+//! - `consistent_hash`: see `hashring`; bounded by `hash_balance_factor` when set.
+//! - `random`: uniform among servers that are up.
 
 use std::sync::Arc;
 
+use std::sync::atomic::Ordering;
+
 use crate::config::{Balance, Pool};
 use crate::control::ServerStats;
+use crate::hashring::{Ring, load_bound};
+
+/// Spread a caller's key hash over the ring (keys may be raw hashes of short strings).
+#[inline]
+fn mix_key(key: u64) -> u64 {
+    crate::hashring::mix(key)
+}
 
 /// Per-worker selection state for one pool.
 #[derive(Debug, Clone)]
@@ -17,6 +32,9 @@ pub struct Balancer {
     weights: Vec<i64>,
     current: Vec<i64>,
     rng: u64,
+    ring: Option<Ring>,
+    bound_factor: Option<f64>,
+    rotate: usize,
 }
 
 impl Balancer {
@@ -27,32 +45,101 @@ impl Balancer {
             .iter()
             .map(|s| i64::from(s.weight.max(1)))
             .collect();
+        let ring = (pool.balance == Balance::ConsistentHash).then(|| {
+            Ring::new(
+                &pool
+                    .servers
+                    .iter()
+                    .map(|s| (s.addr, s.weight))
+                    .collect::<Vec<_>>(),
+            )
+        });
         Balancer {
             kind: pool.balance,
             current: vec![0; weights.len()],
             weights,
             rng: seed | 1,
+            ring,
+            bound_factor: pool.hash_balance_factor,
+            rotate: 0,
         }
     }
 
     /// Choose a server that is up, skipping those in `exclude` (a bitmask of indexes
-    /// already tried). `None` when no server qualifies.
+    /// already tried). `key` is the request's hash for `consistent_hash` (ignored by
+    /// the others). `None` when no server qualifies.
     // HOT PATH: no alloc, no lock, no blocking call.
-    pub fn pick(&mut self, servers: &[Arc<ServerStats>], exclude: u64) -> Option<usize> {
+    pub fn pick(&mut self, servers: &[Arc<ServerStats>], exclude: u64, key: u64) -> Option<usize> {
         let usable = |i: usize| servers[i].is_up() && (i >= 64 || exclude & (1 << i) == 0);
+        let n = servers.len();
+        if n == 0 {
+            return None;
+        }
         match self.kind {
+            Balance::RoundRobin => self.smooth_wrr(usable),
             Balance::Random => {
-                let n = servers.len();
-                if n == 0 {
-                    return None;
-                }
                 let start = (self.next_random() % n as u64) as usize;
                 (0..n).map(|k| (start + k) % n).find(|&i| usable(i))
             }
-            // The other kinds fall back to smooth weighted round robin on this worker
-            // until the cross-worker balancers take over.
-            _ => self.smooth_wrr(usable),
+            Balance::LeastConn => {
+                self.rotate = (self.rotate + 1) % n;
+                let mut best: Option<(usize, u64)> = None;
+                for k in 0..n {
+                    let i = (self.rotate + k) % n;
+                    if !usable(i) {
+                        continue;
+                    }
+                    let score = self.load_score(servers, i);
+                    if best.is_none_or(|(_, b)| score < b) {
+                        best = Some((i, score));
+                    }
+                }
+                best.map(|(i, _)| i)
+            }
+            Balance::P2c => {
+                let a = (self.next_random() % n as u64) as usize;
+                let b = (a + 1 + (self.next_random() % (n as u64 - 1).max(1)) as usize) % n;
+                match (usable(a), usable(b) && a != b) {
+                    (true, true) => Some(
+                        if self.load_score(servers, b) < self.load_score(servers, a) {
+                            b
+                        } else {
+                            a
+                        },
+                    ),
+                    (true, false) => Some(a),
+                    (false, true) => Some(b),
+                    // Both unusable: fall back to a scan from a random start.
+                    (false, false) => (0..n).map(|k| (a + k) % n).find(|&i| usable(i)),
+                }
+            }
+            Balance::ConsistentHash => {
+                let ring = self.ring.as_ref()?;
+                match self.bound_factor {
+                    None => ring.find(mix_key(key), usable),
+                    Some(factor) => {
+                        let (mut total, mut up) = (0u64, 0usize);
+                        for (i, s) in servers.iter().enumerate() {
+                            if usable(i) {
+                                total += u64::from(s.in_flight.load(Ordering::Relaxed));
+                                up += 1;
+                            }
+                        }
+                        let bound = load_bound(factor, total, up);
+                        ring.find(mix_key(key), |i| {
+                            usable(i)
+                                && u64::from(servers[i].in_flight.load(Ordering::Relaxed)) < bound
+                        })
+                    }
+                }
+            }
         }
+    }
+
+    /// In-flight requests per unit of weight, scaled to stay integral.
+    fn load_score(&self, servers: &[Arc<ServerStats>], i: usize) -> u64 {
+        let load = u64::from(servers[i].in_flight.load(Ordering::Relaxed));
+        load * 1_000_000 / self.weights[i].max(1) as u64
     }
 
     fn smooth_wrr(&mut self, usable: impl Fn(usize) -> bool) -> Option<usize> {
@@ -125,7 +212,7 @@ mod tests {
     fn smooth_weights_interleave() {
         let (p, stats) = pool(Balance::RoundRobin, &[1, 2]);
         let mut b = Balancer::new(&p, 1);
-        let picks: Vec<usize> = (0..6).map(|_| b.pick(&stats, 0).unwrap()).collect();
+        let picks: Vec<usize> = (0..6).map(|_| b.pick(&stats, 0, 0).unwrap()).collect();
         assert_eq!(picks, [1, 0, 1, 1, 0, 1]);
     }
 
@@ -135,11 +222,11 @@ mod tests {
         stats[1].set_state(ServerState::Down);
         let mut b = Balancer::new(&p, 1);
         for _ in 0..10 {
-            let i = b.pick(&stats, 0b001).unwrap();
+            let i = b.pick(&stats, 0b001, 0).unwrap();
             assert_eq!(i, 2);
         }
         stats[2].set_state(ServerState::Draining);
-        assert_eq!(b.pick(&stats, 0b001), None);
+        assert_eq!(b.pick(&stats, 0b001, 0), None);
     }
 
     #[test]
@@ -148,8 +235,68 @@ mod tests {
         let mut b = Balancer::new(&p, 42);
         let mut counts = [0; 3];
         for _ in 0..3000 {
-            counts[b.pick(&stats, 0).unwrap()] += 1;
+            counts[b.pick(&stats, 0, 0).unwrap()] += 1;
         }
         assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
+    }
+
+    #[test]
+    fn least_conn_avoids_the_busy_server() {
+        let (p, stats) = pool(Balance::LeastConn, &[1, 1, 1]);
+        let mut b = Balancer::new(&p, 1);
+        stats[0].in_flight.store(5, Ordering::Relaxed);
+        for _ in 0..8 {
+            let i = b.pick(&stats, 0, 0).unwrap();
+            assert_ne!(i, 0);
+            stats[i].in_flight.fetch_add(1, Ordering::Relaxed);
+        }
+        // 8 picks on two idle servers beside one at 5: the two end level, below 5.
+        let (l1, l2) = (
+            stats[1].in_flight.load(Ordering::Relaxed),
+            stats[2].in_flight.load(Ordering::Relaxed),
+        );
+        assert!(l1.abs_diff(l2) <= 1, "{l1} {l2}");
+    }
+
+    #[test]
+    fn p2c_spreads_within_15_percent() {
+        let (p, stats) = pool(Balance::P2c, &[1, 1, 1]);
+        let mut b = Balancer::new(&p, 7);
+        let mut counts = [0u32; 3];
+        for _ in 0..3000 {
+            counts[b.pick(&stats, 0, 0).unwrap()] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (850..=1150).contains(&c)),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn consistent_hash_is_sticky_and_bounded() {
+        let (mut p, stats) = pool(Balance::ConsistentHash, &[1, 1, 1, 1]);
+        let mut b = Balancer::new(&p, 1);
+        let key = crate::hashring::stable_hash(b"/live/ch7/");
+        let first = b.pick(&stats, 0, key).unwrap();
+        for _ in 0..20 {
+            assert_eq!(b.pick(&stats, 0, key), Some(first));
+        }
+        // Bounded: one very hot key whose requests pile up never pushes a server past
+        // ceil(1.25 x average).
+        p.hash_balance_factor = Some(1.25);
+        let mut b = Balancer::new(&p, 1);
+        for n in 1..=400u64 {
+            let i = b.pick(&stats, 0, key).unwrap();
+            stats[i].in_flight.fetch_add(1, Ordering::Relaxed);
+            let max = stats
+                .iter()
+                .map(|s| u64::from(s.in_flight.load(Ordering::Relaxed)))
+                .max()
+                .unwrap();
+            assert!(
+                max as f64 <= (1.25 * n as f64 / 4.0).ceil() + 1.0,
+                "after {n}: max {max}"
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! # Layout
 //! - `config`: `config.toml` → validated `Config`; errors name their key path.
 //! - `http`: request/response heads, framing, chunked decoding, head rewriting, canned answers (no I/O).
+//! - `hashring`: consistent-hash ring with bounded loads (deterministic from the config).
 //! - `balance`: per-worker choice of a server inside a pool.
 //! - `control`: shared snapshots, per-server atomics, crossbeam fan-out to workers.
 //! - `upstream`: timed connects, per-worker keep-alive pools, splice.
@@ -14,6 +15,7 @@
 pub mod balance;
 pub mod config;
 pub mod control;
+pub mod hashring;
 pub mod http;
 // WIP pub mod proxy;
 // WIP pub mod server;

@@ -102,7 +102,7 @@ pub async fn exchange(
     let mut sent_continue = false;
     let mut last_failure: Option<Answer> = None;
     loop {
-        let picked = view.balancers.borrow_mut()[plan.pool].pick(servers, exclude);
+        let picked = view.balancers.borrow_mut()[plan.pool].pick(servers, exclude, plan.hash);
         let Some(idx) = picked else {
             // After a failed try with nobody left to retry on, report that failure.
             let answer = last_failure.unwrap_or(Answer {
