@@ -175,7 +175,6 @@ impl Balancer {
 mod tests {
     use super::*;
     use crate::config::{Backend, HashOn};
-    use crate::control::ServerState;
     use std::time::Duration;
 
     fn pool(kind: Balance, weights: &[u32]) -> (Pool, Vec<Arc<ServerStats>>) {
@@ -219,13 +218,13 @@ mod tests {
     #[test]
     fn skips_down_and_excluded() {
         let (p, stats) = pool(Balance::RoundRobin, &[1, 1, 1]);
-        stats[1].set_state(ServerState::Down);
+        stats[1].set_healthy(false);
         let mut b = Balancer::new(&p, 1);
         for _ in 0..10 {
             let i = b.pick(&stats, 0b001, 0).unwrap();
             assert_eq!(i, 2);
         }
-        stats[2].set_state(ServerState::Draining);
+        stats[2].set_admin(crate::control::AdminState::Draining);
         assert_eq!(b.pick(&stats, 0b001, 0), None);
     }
 

@@ -6,6 +6,7 @@
 //! - `hashring`: consistent-hash ring with bounded loads (deterministic from the config).
 //! - `balance`: per-worker choice of a server inside a pool.
 //! - `control`: shared snapshots, per-server atomics, crossbeam fan-out to workers.
+//! - `health`: active checks on their own thread; rise/fall hysteresis.
 //! - `upstream`: timed connects, per-worker keep-alive pools, splice.
 //! - `proxy`: the per-connection state machine (read, plan, exchange, relay).
 //! - `worker`: pinned threads, monoio runtimes, SO_REUSEPORT listeners, accept loops.
@@ -15,6 +16,7 @@
 pub mod balance;
 pub mod config;
 pub mod control;
+pub mod health;
 pub mod hashring;
 pub mod http;
 // WIP pub mod proxy;

@@ -9,93 +9,13 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::config::Config;
 
-/// Administrative/health state of one server (SPEC §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum ServerState {
-    /// Takes new requests.
-    Up = 0,
-    /// Failed health checks or was ejected: no new requests.
-    Down = 1,
-    /// Operator drain: no new requests, pooled connections closed.
-    Draining = 2,
-    /// Operator disable: like drain, shown as `disabled`.
-    Disabled = 3,
-}
-
-impl ServerState {
-    /// The name used by the admin API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServerState::Up => "up",
-            ServerState::Down => "down",
-            ServerState::Draining => "draining",
-            ServerState::Disabled => "disabled",
-        }
-    }
-
-    fn from_u8(v: u8) -> Self {
-        match v {
-            0 => ServerState::Up,
-            1 => ServerState::Down,
-            2 => ServerState::Draining,
-            _ => ServerState::Disabled,
-        }
-    }
-}
-
-/// Live figures of one server, shared by all workers (relaxed atomics only).
-#[derive(Debug)]
-pub struct ServerStats {
-    /// The server's address.
-    pub addr: SocketAddr,
-    state: AtomicU8,
-    /// Requests currently being served by this server, all workers together.
-    pub in_flight: AtomicU32,
-    /// Upstream connections open to this server, all workers together.
-    pub open_conns: AtomicU32,
-    /// Requests sent to this server.
-    pub requests: AtomicU64,
-    /// Requests that failed at this server (connect, reset, timeout, bad response).
-    pub errors: AtomicU64,
-}
-
-impl ServerStats {
-    /// A fresh server, `up`.
-    pub fn new(addr: SocketAddr) -> Self {
-        ServerStats {
-            addr,
-            state: AtomicU8::new(ServerState::Up as u8),
-            in_flight: AtomicU32::new(0),
-            open_conns: AtomicU32::new(0),
-            requests: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-        }
-    }
-
-    /// Current state.
-    #[inline]
-    pub fn state(&self) -> ServerState {
-        ServerState::from_u8(self.state.load(Ordering::Relaxed))
-    }
-
-    /// Change the state.
-    pub fn set_state(&self, s: ServerState) {
-        self.state.store(s as u8, Ordering::Relaxed);
-    }
-
-    /// Whether new requests may go here.
-    #[inline]
-    pub fn is_up(&self) -> bool {
-        self.state() == ServerState::Up
-    }
-}
+pub mod stats;
+pub use stats::{AdminState, ServerState, ServerStats};
 
 /// One config generation with the live stats of each pool's servers.
 #[derive(Debug)]
