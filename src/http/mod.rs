@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod chunked;
+pub mod fields;
 pub mod headers;
 pub mod request;
 pub mod response;

@@ -4,7 +4,7 @@
 /// Size of pooled buffers: room for a default 16 KiB head plus body bytes.
 pub const BUF_SIZE: usize = 32 * 1024;
 /// Buffers kept per worker; extra ones are freed.
-const MAX_POOLED: usize = 1024;
+const MAX_POOLED: usize = 64;
 
 /// Free buffers of one worker.
 #[derive(Default)]

@@ -7,7 +7,11 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use monoio::buf::IoBufMut;
+use monoio::io::{CancelableAsyncReadRent, Canceller};
 use monoio::net::TcpStream;
+
+use crate::config::Timeouts;
 
 use crate::http::BodyKind;
 use crate::http::answers::{Answer, write_answer};
@@ -18,6 +22,12 @@ use super::exchange::{Next, exchange};
 use super::io::{IoFail, read_append, write_all};
 use super::plan::{Plan, prepare};
 use super::tunnel::tunnel;
+
+/// How long a read stays posted (with a buffer) waiting for a keep-alive client's
+/// next request before the connection is treated as idle.
+const HOT_WAIT: Duration = Duration::from_millis(250);
+/// errno for a cancelled operation.
+const ECANCELED: i32 = 125;
 
 /// The client side of a connection.
 pub struct ClientConn {
@@ -61,25 +71,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) {
         }
         let view = ctx.view();
         let timeouts = view.snapshot.config.server.timeouts;
-        if conn.buf.is_empty() {
-            // Idle: give the buffer back and wait for readability, so an idle
-            // keep-alive connection pins no buffer memory.
-            if conn.buf.capacity() > 0 {
-                ctx.bufs.borrow_mut().put(std::mem::take(&mut conn.buf));
-            }
-            let wait = if first {
-                timeouts.client_header
-            } else {
-                timeouts.client_idle
-            };
-            match monoio::time::timeout(wait, conn.stream.readable(false)).await {
-                Ok(Ok(())) => {}
-                _ => break,
-            }
-            if ctx.shutting_down.get() {
-                ctx.poll_commands();
-            }
-            conn.buf = ctx.bufs.borrow_mut().take();
+        if conn.buf.is_empty() && !wait_for_request(&mut conn, &ctx, first, &timeouts).await {
+            break;
         }
         first = false;
         // Boxed so the idle connection's task stays small; the per-request state
@@ -99,6 +92,54 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) {
     }
     if conn.buf.capacity() > 0 {
         ctx.bufs.borrow_mut().put(conn.buf);
+    }
+}
+
+/// Wait for the next request's first bytes. A keep-alive client usually sends soon
+/// after its last answer, so a read is posted with a buffer for `HOT_WAIT`; after
+/// that the read is cancelled (keeping any bytes it got), the buffer goes back to the
+/// pool, and the wait continues on readiness alone, so an idle connection pins no
+/// buffer. Returns false when the connection should close.
+async fn wait_for_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: bool, t: &Timeouts) -> bool {
+    let idle_limit = if first { t.client_header } else { t.client_idle };
+    let buf = if conn.buf.capacity() > 0 { std::mem::take(&mut conn.buf) } else { ctx.bufs.borrow_mut().take() };
+    let cap = buf.capacity();
+    let canceller = Canceller::new();
+    let (r, slice) = {
+        let read = conn.stream.cancelable_read(buf.slice_mut(0..cap), canceller.handle());
+        let mut read = std::pin::pin!(read);
+        monoio::select! {
+            done = &mut read => done,
+            _ = monoio::time::sleep(HOT_WAIT.min(idle_limit)) => {
+                let _cancelled = canceller.cancel();
+                read.await
+            }
+        }
+    };
+    let buf = slice.into_inner();
+    match r {
+        Ok(0) => {
+            ctx.bufs.borrow_mut().put(buf);
+            return false;
+        }
+        Ok(_) => {
+            conn.buf = buf;
+            return true;
+        }
+        Err(e) if e.raw_os_error() == Some(ECANCELED) => ctx.bufs.borrow_mut().put(buf),
+        Err(_) => {
+            ctx.bufs.borrow_mut().put(buf);
+            return false;
+        }
+    }
+    // Cold: no buffer held while waiting.
+    let left = idle_limit.saturating_sub(HOT_WAIT);
+    match monoio::time::timeout(left, conn.stream.readable(false)).await {
+        Ok(Ok(())) => {
+            conn.buf = ctx.bufs.borrow_mut().take();
+            true
+        }
+        _ => false,
     }
 }
 

@@ -2,7 +2,10 @@
 //! it, and write the upstream head. Synchronous, so the borrowed head and header array
 //! never live across an `.await`.
 
+use crate::config::{Balance, HashOn};
+use crate::hashring::stable_hash;
 use crate::http::BodyKind;
+use crate::http::fields::{cookie_value, header_value, query_value};
 use crate::http::answers::Answer;
 use crate::http::path::{PathError, normalize_path};
 use crate::http::request::RequestHead;
@@ -34,6 +37,8 @@ pub struct Plan {
     pub pool: usize,
     /// Route index; `None` = the default pool.
     pub route: Option<usize>,
+    /// Hash of the pool's `hash_on` key (consistent_hash pools only, else 0).
+    pub hash: u64,
 }
 
 /// Build the plan and write the upstream request head into `out`. `path` is a reused
@@ -62,6 +67,11 @@ pub fn prepare(
         return Err(Answer::new(404, "no_route"));
     };
     write_upstream_request(out, head, path, client_ip);
+    let pool = &view.snapshot.config.pools[usize::from(class.pool)];
+    let hash = match pool.balance {
+        Balance::ConsistentHash => hash_key(&pool.hash_on, head, path, client_ip),
+        _ => 0,
+    };
     let method = head.method.as_bytes();
     Ok(Plan {
         head_len: head.head_len,
@@ -77,5 +87,24 @@ pub fn prepare(
         ),
         pool: usize::from(class.pool),
         route: class.route.map(usize::from),
+        hash,
     })
+}
+
+/// Hash the request's `hash_on` key; a missing header/cookie/parameter hashes as
+/// empty, so such requests still stick together.
+fn hash_key(on: &HashOn, head: &RequestHead<'_, '_>, path: &[u8], client_ip: &[u8]) -> u64 {
+    let key: &[u8] = match on {
+        HashOn::Path => path,
+        HashOn::PathDir => match path.iter().rposition(|&b| b == b'/') {
+            Some(i) => &path[..=i],
+            None => path,
+        },
+        HashOn::Host => head.host,
+        HashOn::ClientIp => client_ip,
+        HashOn::Header(name) => header_value(head.headers, name.as_bytes()).unwrap_or_default(),
+        HashOn::Cookie(name) => cookie_value(head.headers, name.as_bytes()).unwrap_or_default(),
+        HashOn::Query(name) => query_value(head.query, name.as_bytes()).unwrap_or_default(),
+    };
+    stable_hash(key)
 }

@@ -2,8 +2,8 @@
 //!
 //! Owned by one worker (`RefCell` in its context), so no locks. A connection is
 //! reused newest-first (its TCP state is warmest), dropped after `upstream_idle`, and
-//! probed with a non-blocking peek before reuse so one the origin closed is never
-//! handed out.
+//! — when it has been idle for more than `PROBE_AFTER` — probed with a non-blocking
+//! peek so one the origin closed is not handed out.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use monoio::net::TcpStream;
 
 use super::sys::{IdleProbe, probe_idle};
+
+/// Connections idle at least this long are probed before reuse.
+pub const PROBE_AFTER: Duration = Duration::from_millis(100);
 
 struct Idle {
     stream: TcpStream,
@@ -44,7 +47,11 @@ impl IdlePool {
             if now.duration_since(idle.since) >= max_idle_time {
                 continue;
             }
-            if probe_idle(idle.stream.as_raw_fd()) == IdleProbe::Quiet {
+            // A connection used moments ago is handed out unprobed: the probe is a
+            // syscall per request, and the rare origin close in that window is
+            // caught by the exchange's retry on a fresh connection.
+            let recent = now.duration_since(idle.since) < PROBE_AFTER;
+            if recent || probe_idle(idle.stream.as_raw_fd()) == IdleProbe::Quiet {
                 return Some(idle.stream);
             }
         }
