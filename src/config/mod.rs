@@ -2,11 +2,17 @@
 //! once by `validate` into typed `Config` values. Every error names its key path, and
 //! all errors are reported together.
 
+mod load;
 mod schema;
+#[cfg(test)]
+mod tests;
 mod types;
+mod units;
+mod validate;
 
 pub use schema::*;
 pub use types::*;
+pub use units::{parse_duration, parse_size};
 
 use std::fmt;
 

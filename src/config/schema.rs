@@ -90,7 +90,11 @@ pub struct RawLimits {
 
 impl Default for RawLimits {
     fn default() -> Self {
-        RawLimits { max_header_bytes: "16KiB".into(), max_headers: 100, max_body: "0".into() }
+        RawLimits {
+            max_header_bytes: "16KiB".into(),
+            max_headers: 100,
+            max_body: "0".into(),
+        }
     }
 }
 
@@ -107,7 +111,11 @@ pub struct RawAdmin {
 
 impl Default for RawAdmin {
     fn default() -> Self {
-        RawAdmin { listen: DEFAULT_ADMIN_LISTEN.into(), token: None, token_env: None }
+        RawAdmin {
+            listen: DEFAULT_ADMIN_LISTEN.into(),
+            token: None,
+            token_env: None,
+        }
     }
 }
 
@@ -121,7 +129,10 @@ pub struct RawLog {
 
 impl Default for RawLog {
     fn default() -> Self {
-        RawLog { access: "off".into(), level: "info".into() }
+        RawLog {
+            access: "off".into(),
+            level: "info".into(),
+        }
     }
 }
 
@@ -226,7 +237,11 @@ pub struct RawPassive {
 
 impl Default for RawPassive {
     fn default() -> Self {
-        RawPassive { consecutive_failures: 5, eject_for: "10s".into(), count_5xx: false }
+        RawPassive {
+            consecutive_failures: 5,
+            eject_for: "10s".into(),
+            count_5xx: false,
+        }
     }
 }
 
