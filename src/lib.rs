@@ -4,6 +4,7 @@
 //! - `config`: `config.toml` → validated `Config`; errors name their key path.
 //! - `http`: request/response heads, framing, chunked decoding, head rewriting, canned answers (no I/O).
 //! - `hashring`: consistent-hash ring with bounded loads (deterministic from the config).
+//! - `router`: routes compiled into a per-worker classifier (match kinds, media presets).
 //! - `balance`: per-worker choice of a server inside a pool.
 //! - `control`: shared snapshots, per-server atomics, crossbeam fan-out to workers.
 //! - `health`: active checks on their own thread; rise/fall hysteresis.
@@ -19,7 +20,8 @@ pub mod control;
 pub mod health;
 pub mod hashring;
 pub mod http;
-// WIP pub mod proxy;
-// WIP pub mod server;
+pub mod proxy;
+pub mod router;
+pub mod server;
 pub mod upstream;
-// WIP pub mod worker;
+pub mod worker;

@@ -1,0 +1,190 @@
+//! Classifier tests on byte slices: every match kind, presets, order, default.
+
+use super::*;
+
+fn classifier(routes: &str, default: bool) -> Classifier {
+    let mut text = String::from(
+        "[[pool]]\nname = \"a\"\nservers = [\"127.0.0.1:1\"]\n[[pool]]\nname = \"b\"\nservers = [\"127.0.0.1:2\"]\n[[pool]]\nname = \"d\"\nservers = [\"127.0.0.1:3\"]\n",
+    );
+    text.push_str(routes);
+    if default {
+        text.push_str("[default]\npool = \"d\"\n");
+    }
+    let config = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    Classifier::compile(&config).unwrap()
+}
+
+fn pool_of(
+    c: &Classifier,
+    method: &str,
+    host: &str,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+) -> Option<u16> {
+    let hs: Vec<httparse::Header<'_>> = headers
+        .iter()
+        .map(|(n, v)| httparse::Header {
+            name: n,
+            value: v.as_bytes(),
+        })
+        .collect();
+    let view = RequestView {
+        method: method.as_bytes(),
+        host: host.as_bytes(),
+        path: path.as_bytes(),
+        query: query.as_bytes(),
+        headers: &hs,
+    };
+    c.classify(&view).map(|x| x.pool)
+}
+
+fn route(name: &str, pool: &str, body: &str) -> String {
+    format!("[[route]]\nname = \"{name}\"\npool = \"{pool}\"\n[route.match]\n{body}\n")
+}
+
+#[test]
+fn hosts() {
+    let c = classifier(
+        &(route("w", "a", "host = \"*.Example.com\"") + &route("e", "b", "host = \"exact.org\"")),
+        true,
+    );
+    assert_eq!(pool_of(&c, "GET", "a.example.com", "/", "", &[]), Some(0));
+    assert_eq!(pool_of(&c, "GET", "A.B.EXAMPLE.COM", "/", "", &[]), Some(0));
+    assert_eq!(pool_of(&c, "GET", "example.com", "/", "", &[]), Some(2));
+    assert_eq!(pool_of(&c, "GET", "xexample.com", "/", "", &[]), Some(2));
+    assert_eq!(pool_of(&c, "GET", "Exact.ORG", "/", "", &[]), Some(1));
+    assert_eq!(pool_of(&c, "GET", "", "/", "", &[]), Some(2));
+}
+
+#[test]
+fn paths_methods_and_order() {
+    let routes = route("x", "a", "path_exact = \"/x\"")
+        + &route(
+            "p",
+            "b",
+            "path_prefix = \"/api/\"\nmethods = [\"GET\", \"HEAD\"]",
+        )
+        + &route("s", "a", "path_suffix = [\".json\", \".xml\"]")
+        + &route("r", "b", "path_regex = \"^/re/[0-9]+$\"");
+    let c = classifier(&routes, false);
+    assert_eq!(pool_of(&c, "GET", "h", "/x", "", &[]), Some(0));
+    assert_eq!(pool_of(&c, "GET", "h", "/x/", "", &[]), None);
+    assert_eq!(pool_of(&c, "GET", "h", "/api/v1", "", &[]), Some(1));
+    assert_eq!(pool_of(&c, "POST", "h", "/api/v1", "", &[]), None);
+    assert_eq!(pool_of(&c, "POST", "h", "/api/v1.json", "", &[]), Some(0));
+    assert_eq!(pool_of(&c, "GET", "h", "/re/42", "", &[]), Some(1));
+    assert_eq!(pool_of(&c, "GET", "h", "/re/4x", "", &[]), None);
+}
+
+#[test]
+fn headers_cookies_queries_user_agent() {
+    let routes = route(
+        "h",
+        "a",
+        "header = [{ name = \"X-Tier\", value = \"gold\" }, { name = \"x-beta\", present = true }]",
+    ) + &route("c", "b", "cookie = { name = \"plan\", regex = \"^prem\" }")
+        + &route("q", "a", "query = { name = \"quality\", value = \"4k\" }")
+        + &route("u", "b", "user_agent = \"(?i)exoplayer\"");
+    let c = classifier(&routes, true);
+    assert_eq!(
+        pool_of(
+            &c,
+            "GET",
+            "h",
+            "/",
+            "",
+            &[("x-tier", "gold"), ("X-Beta", "")]
+        ),
+        Some(0)
+    );
+    assert_eq!(
+        pool_of(&c, "GET", "h", "/", "", &[("x-tier", "gold")]),
+        Some(2),
+        "both tables must hold"
+    );
+    assert_eq!(
+        pool_of(
+            &c,
+            "GET",
+            "h",
+            "/",
+            "",
+            &[("x-tier", "silver"), ("x-tier", "gold"), ("x-beta", "1")]
+        ),
+        Some(0),
+        "any field of the name"
+    );
+    assert_eq!(
+        pool_of(&c, "GET", "h", "/", "", &[("Cookie", "a=1; plan=premium")]),
+        Some(1)
+    );
+    assert_eq!(
+        pool_of(&c, "GET", "h", "/", "", &[("Cookie", "plan=free")]),
+        Some(2)
+    );
+    assert_eq!(pool_of(&c, "GET", "h", "/", "a&quality=4k", &[]), Some(0));
+    assert_eq!(pool_of(&c, "GET", "h", "/", "quality=4kx", &[]), Some(2));
+    assert_eq!(
+        pool_of(&c, "GET", "h", "/", "", &[("User-Agent", "ExoPlayerLib/2")]),
+        Some(1)
+    );
+    assert_eq!(pool_of(&c, "GET", "h", "/", "", &[]), Some(2));
+}
+
+#[test]
+fn presets() {
+    let routes = route(
+        "seg",
+        "a",
+        "preset = \"media_segment\"\npath_prefix = \"/seg/\"",
+    ) + &route("hls", "b", "preset = \"hls\"")
+        + &route("dash", "a", "preset = \"dash\"\npath_prefix = \"/dash/\"")
+        + &route(
+            "range",
+            "b",
+            "preset = \"range_download\"\npath_prefix = \"/vod/\"",
+        );
+    let c = classifier(&routes, true);
+    assert_eq!(pool_of(&c, "GET", "h", "/seg/a.ts", "", &[]), Some(0));
+    assert_eq!(
+        pool_of(&c, "GET", "h", "/seg/a.m3u8", "", &[]),
+        Some(1),
+        "playlist is not a segment"
+    );
+    assert_eq!(
+        pool_of(&c, "GET", "h", "/live/A.M3U8", "x=1.mp4", &[]),
+        Some(1)
+    );
+    assert_eq!(pool_of(&c, "GET", "h", "/dash/m.mpd", "", &[]), Some(0));
+    assert_eq!(pool_of(&c, "GET", "h", "/dash/v.m4v", "", &[]), Some(0));
+    assert_eq!(pool_of(&c, "GET", "h", "/vod/movie.MKV", "", &[]), Some(1));
+    assert_eq!(
+        pool_of(&c, "GET", "h", "/vod/blob", "", &[("Range", "bytes=0-1")]),
+        Some(1)
+    );
+    assert_eq!(pool_of(&c, "GET", "h", "/vod/blob", "", &[]), Some(2));
+}
+
+#[test]
+fn fifty_routes_last_one_and_default() {
+    let mut routes = String::new();
+    for i in 0..49 {
+        routes += &route(
+            &format!("r{i}"),
+            "a",
+            &format!("path_prefix = \"/svc{i}/\"\nmethods = [\"GET\"]"),
+        );
+    }
+    routes += &route("last", "b", "preset = \"hls\"\nhost = \"*.cdn.example\"");
+    let c = classifier(&routes, true);
+    assert_eq!(c.route_count(), 50);
+    for _ in 0..1000 {
+        assert_eq!(
+            pool_of(&c, "GET", "edge.cdn.example", "/live/ch1/seg9.ts", "", &[]),
+            Some(1)
+        );
+    }
+    assert_eq!(pool_of(&c, "GET", "h", "/svc17/x", "", &[]), Some(0));
+    assert_eq!(pool_of(&c, "GET", "h", "/none", "", &[]), Some(2));
+}
