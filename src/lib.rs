@@ -17,8 +17,8 @@
 pub mod balance;
 pub mod config;
 pub mod control;
-pub mod health;
 pub mod hashring;
+pub mod health;
 pub mod http;
 pub mod proxy;
 pub mod router;

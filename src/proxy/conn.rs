@@ -101,12 +101,22 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) {
 /// pool, and the wait continues on readiness alone, so an idle connection pins no
 /// buffer. Returns false when the connection should close.
 async fn wait_for_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: bool, t: &Timeouts) -> bool {
-    let idle_limit = if first { t.client_header } else { t.client_idle };
-    let buf = if conn.buf.capacity() > 0 { std::mem::take(&mut conn.buf) } else { ctx.bufs.borrow_mut().take() };
+    let idle_limit = if first {
+        t.client_header
+    } else {
+        t.client_idle
+    };
+    let buf = if conn.buf.capacity() > 0 {
+        std::mem::take(&mut conn.buf)
+    } else {
+        ctx.bufs.borrow_mut().take()
+    };
     let cap = buf.capacity();
     let canceller = Canceller::new();
     let (r, slice) = {
-        let read = conn.stream.cancelable_read(buf.slice_mut(0..cap), canceller.handle());
+        let read = conn
+            .stream
+            .cancelable_read(buf.slice_mut(0..cap), canceller.handle());
         let mut read = std::pin::pin!(read);
         monoio::select! {
             done = &mut read => done,

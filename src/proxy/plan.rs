@@ -5,8 +5,8 @@
 use crate::config::{Balance, HashOn};
 use crate::hashring::stable_hash;
 use crate::http::BodyKind;
-use crate::http::fields::{cookie_value, header_value, query_value};
 use crate::http::answers::Answer;
+use crate::http::fields::{cookie_value, header_value, query_value};
 use crate::http::path::{PathError, normalize_path};
 use crate::http::request::RequestHead;
 use crate::http::rewrite::write_upstream_request;
