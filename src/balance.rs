@@ -19,6 +19,27 @@ use crate::config::{Balance, Pool};
 use crate::control::ServerStats;
 use crate::hashring::{Ring, load_bound};
 
+/// The outcome of a pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// Use this server (index into the pool's servers).
+    Server(usize),
+    /// Servers are up but every one is at its in-flight limit: queue.
+    Full,
+    /// No server is up (or all were tried).
+    NoneUp,
+}
+
+impl Pick {
+    /// The server, if one was picked.
+    pub fn server(self) -> Option<usize> {
+        match self {
+            Pick::Server(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
 /// Spread a caller's key hash over the ring (keys may be raw hashes of short strings).
 #[inline]
 fn mix_key(key: u64) -> u64 {
@@ -65,12 +86,35 @@ impl Balancer {
         }
     }
 
-    /// Choose a server that is up, skipping those in `exclude` (a bitmask of indexes
-    /// already tried). `key` is the request's hash for `consistent_hash` (ignored by
-    /// the others). `None` when no server qualifies.
+    /// Choose a server that is up, below `max_in_flight` requests, and not in
+    /// `exclude` (a bitmask of indexes already tried). `key` is the request's hash for
+    /// `consistent_hash` (ignored by the others).
     // HOT PATH: no alloc, no lock, no blocking call.
-    pub fn pick(&mut self, servers: &[Arc<ServerStats>], exclude: u64, key: u64) -> Option<usize> {
-        let usable = |i: usize| servers[i].is_up() && (i >= 64 || exclude & (1 << i) == 0);
+    pub fn pick(
+        &mut self,
+        servers: &[Arc<ServerStats>],
+        exclude: u64,
+        key: u64,
+        max_in_flight: u32,
+    ) -> Pick {
+        let live = |i: usize| servers[i].is_up() && (i >= 64 || exclude & (1 << i) == 0);
+        match self.choose(
+            servers,
+            |i| live(i) && servers[i].in_flight.load(Ordering::Relaxed) < max_in_flight,
+            key,
+        ) {
+            Some(i) => Pick::Server(i),
+            None if (0..servers.len()).any(live) => Pick::Full,
+            None => Pick::NoneUp,
+        }
+    }
+
+    fn choose(
+        &mut self,
+        servers: &[Arc<ServerStats>],
+        usable: impl Fn(usize) -> bool,
+        key: u64,
+    ) -> Option<usize> {
         let n = servers.len();
         if n == 0 {
             return None;
@@ -211,7 +255,9 @@ mod tests {
     fn smooth_weights_interleave() {
         let (p, stats) = pool(Balance::RoundRobin, &[1, 2]);
         let mut b = Balancer::new(&p, 1);
-        let picks: Vec<usize> = (0..6).map(|_| b.pick(&stats, 0, 0).unwrap()).collect();
+        let picks: Vec<usize> = (0..6)
+            .map(|_| b.pick(&stats, 0, 0, u32::MAX).server().unwrap())
+            .collect();
         assert_eq!(picks, [1, 0, 1, 1, 0, 1]);
     }
 
@@ -221,11 +267,11 @@ mod tests {
         stats[1].set_healthy(false);
         let mut b = Balancer::new(&p, 1);
         for _ in 0..10 {
-            let i = b.pick(&stats, 0b001, 0).unwrap();
+            let i = b.pick(&stats, 0b001, 0, u32::MAX).server().unwrap();
             assert_eq!(i, 2);
         }
         stats[2].set_admin(crate::control::AdminState::Draining);
-        assert_eq!(b.pick(&stats, 0b001, 0), None);
+        assert_eq!(b.pick(&stats, 0b001, 0, u32::MAX), Pick::NoneUp);
     }
 
     #[test]
@@ -234,7 +280,7 @@ mod tests {
         let mut b = Balancer::new(&p, 42);
         let mut counts = [0; 3];
         for _ in 0..3000 {
-            counts[b.pick(&stats, 0, 0).unwrap()] += 1;
+            counts[b.pick(&stats, 0, 0, u32::MAX).server().unwrap()] += 1;
         }
         assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
     }
@@ -245,7 +291,7 @@ mod tests {
         let mut b = Balancer::new(&p, 1);
         stats[0].in_flight.store(5, Ordering::Relaxed);
         for _ in 0..8 {
-            let i = b.pick(&stats, 0, 0).unwrap();
+            let i = b.pick(&stats, 0, 0, u32::MAX).server().unwrap();
             assert_ne!(i, 0);
             stats[i].in_flight.fetch_add(1, Ordering::Relaxed);
         }
@@ -263,7 +309,7 @@ mod tests {
         let mut b = Balancer::new(&p, 7);
         let mut counts = [0u32; 3];
         for _ in 0..3000 {
-            counts[b.pick(&stats, 0, 0).unwrap()] += 1;
+            counts[b.pick(&stats, 0, 0, u32::MAX).server().unwrap()] += 1;
         }
         assert!(
             counts.iter().all(|&c| (850..=1150).contains(&c)),
@@ -276,16 +322,16 @@ mod tests {
         let (mut p, stats) = pool(Balance::ConsistentHash, &[1, 1, 1, 1]);
         let mut b = Balancer::new(&p, 1);
         let key = crate::hashring::stable_hash(b"/live/ch7/");
-        let first = b.pick(&stats, 0, key).unwrap();
+        let first = b.pick(&stats, 0, key, u32::MAX).server().unwrap();
         for _ in 0..20 {
-            assert_eq!(b.pick(&stats, 0, key), Some(first));
+            assert_eq!(b.pick(&stats, 0, key, u32::MAX), Pick::Server(first));
         }
         // Bounded: one very hot key whose requests pile up never pushes a server past
         // ceil(1.25 x average).
         p.hash_balance_factor = Some(1.25);
         let mut b = Balancer::new(&p, 1);
         for n in 1..=400u64 {
-            let i = b.pick(&stats, 0, key).unwrap();
+            let i = b.pick(&stats, 0, key, u32::MAX).server().unwrap();
             stats[i].in_flight.fetch_add(1, Ordering::Relaxed);
             let max = stats
                 .iter()

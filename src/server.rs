@@ -12,6 +12,7 @@ use signal_hook::iterator::Signals;
 
 use crate::config::Config;
 use crate::control::{Command, Fanout, Snapshot};
+use crate::health::HealthChecker;
 use crate::worker::{WorkerSpec, bind_all, spawn};
 
 /// A running sluice: its workers and control fan-out.
@@ -20,6 +21,7 @@ pub struct Server {
     fanout: Fanout,
     snapshot: Arc<Snapshot>,
     workers: Vec<std::thread::JoinHandle<()>>,
+    health: HealthChecker,
 }
 
 /// Number of workers for `config`: `server.workers`, or one per available core.
@@ -65,6 +67,8 @@ impl Server {
             };
             handles.push(spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
         }
+        let health = HealthChecker::start(Arc::clone(&snapshot), fanout.clone())
+            .map_err(|e| format!("cannot start health checker: {e}"))?;
         let proxy: Vec<String> = bound.iter().map(|a| format!("\"{a}\"")).collect();
         println!(
             "{{\"listening\":{{\"proxy\":[{}],\"workers\":{workers}}}}}",
@@ -75,6 +79,7 @@ impl Server {
             fanout,
             snapshot,
             workers: handles,
+            health,
         })
     }
 
@@ -89,6 +94,7 @@ impl Server {
             Some(&self.snapshot),
         ));
         self.fanout.broadcast(&Command::Apply(Arc::clone(&next)));
+        self.health.update(Arc::clone(&next));
         self.snapshot = next;
         Ok(generation)
     }

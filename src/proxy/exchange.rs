@@ -13,7 +13,10 @@ use std::time::Instant;
 
 use monoio::net::TcpStream;
 
+use crate::balance::Pick;
+use crate::config::Passive;
 use crate::control::ServerStats;
+use crate::control::stats::now_ms;
 use crate::http::BodyKind;
 use crate::http::answers::Answer;
 use crate::http::response::{MAX_RESPONSE_HEADERS, parse_response};
@@ -42,25 +45,68 @@ pub enum Next {
     Upgrade(TcpStream, Vec<u8>),
 }
 
-/// Counts a request in flight on a server for as long as it lives.
-struct InFlight<'a>(&'a ServerStats);
+/// A reserved slot on a server: counts the request in flight (all workers) for as
+/// long as it lives, and reports the outcome to passive outlier detection.
+struct InFlight<'a> {
+    server: &'a ServerStats,
+    passive: Option<Passive>,
+}
 
 impl<'a> InFlight<'a> {
-    fn start(s: &'a ServerStats) -> Self {
-        s.in_flight.fetch_add(1, Ordering::Relaxed);
-        s.requests.fetch_add(1, Ordering::Relaxed);
-        InFlight(s)
+    /// Reserve a slot unless the server already has `max` requests in flight
+    /// (`max_conns_per_server`, process-wide, compare-and-swap: no lock).
+    fn try_start(server: &'a ServerStats, max: u32, passive: Option<Passive>) -> Option<Self> {
+        server
+            .in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()?;
+        server.requests.fetch_add(1, Ordering::Relaxed);
+        Some(InFlight { server, passive })
     }
-    fn failed(&self) {
-        self.0.errors.fetch_add(1, Ordering::Relaxed);
+
+    /// A transport-level failure at this server.
+    fn failed(&self, ctx: &Ctx) {
+        self.server.errors.fetch_add(1, Ordering::Relaxed);
+        self.passive_failure(ctx);
+    }
+
+    /// Count toward passive ejection; eject when the run reaches the threshold.
+    fn passive_failure(&self, ctx: &Ctx) {
+        if let Some(p) = self.passive
+            && self.server.record_failure(p.consecutive_failures)
+        {
+            self.server
+                .eject_until(now_ms() + p.eject_for.as_millis() as u64);
+            ctx.idle.borrow_mut().close_server(self.server.addr);
+            eprintln!(
+                "sluice: passive: {} ejected for {:?}",
+                self.server.addr, p.eject_for
+            );
+        }
+    }
+
+    /// A response was relayed: `status` counts as a failure when `count_5xx` asks.
+    fn finished(&self, ctx: &Ctx, status: u16) {
+        match self.passive {
+            Some(p) if p.count_5xx && status >= 500 => self.passive_failure(ctx),
+            Some(_) => self.server.record_success(),
+            None => {}
+        }
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.server.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+/// How far `fallback` pools are followed.
+const MAX_FALLBACK_HOPS: u32 = 4;
+/// Poll interval while queued for a free slot.
+const QUEUE_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// What went wrong on one attempt, before anything reached the client.
 enum AttemptError {
@@ -82,8 +128,6 @@ pub async fn exchange(
     up_head: Vec<u8>,
 ) -> (Next, Vec<u8>) {
     let snap = &view.snapshot;
-    let pool = &snap.config.pools[plan.pool];
-    let servers = &snap.servers[plan.pool];
     consume(&mut conn.buf, plan.head_len);
     // A body fully in the buffer can be sent again, so the request can be retried.
     let replayable = match plan.body {
@@ -91,34 +135,83 @@ pub async fn exchange(
         BodyKind::Length(n) => conn.buf.len() as u64 >= n,
         BodyKind::Chunked | BodyKind::Close => false,
     };
+    let mut pool_idx = plan.pool;
     let mut retries_left = if plan.idempotent && replayable {
-        pool.retries
+        snap.config.pools[pool_idx].retries
     } else {
         0
     };
     let mut stale_retries_left = 2u32;
     let mut exclude = 0u64;
+    let mut hops = 0;
+    let mut queued_until: Option<Instant> = None;
     let mut up_head = up_head;
     let mut sent_continue = false;
     let mut last_failure: Option<Answer> = None;
     loop {
-        let picked = view.balancers.borrow_mut()[plan.pool].pick(servers, exclude, plan.hash);
-        let Some(idx) = picked else {
-            // After a failed try with nobody left to retry on, report that failure.
-            let answer = last_failure.unwrap_or(Answer {
-                status: 503,
-                error: "no_healthy_server",
-                retry_after: Some(1),
-            });
-            return (Next::Answer(answer), up_head);
+        let pool = &snap.config.pools[pool_idx];
+        let servers = &snap.servers[pool_idx];
+        let picked = view.balancers.borrow_mut()[pool_idx].pick(
+            servers,
+            exclude,
+            plan.hash,
+            pool.max_conns_per_server,
+        );
+        let flight = match picked {
+            Pick::Server(idx) => {
+                match InFlight::try_start(&servers[idx], pool.max_conns_per_server, pool.passive) {
+                    Some(f) => (idx, f),
+                    // Another worker took the last slot first: go round again.
+                    None => {
+                        monoio::time::sleep(QUEUE_POLL).await;
+                        continue;
+                    }
+                }
+            }
+            Pick::Full => {
+                // Every usable server is at max_conns_per_server: wait for a slot.
+                let until =
+                    *queued_until.get_or_insert_with(|| Instant::now() + pool.queue_timeout);
+                if Instant::now() >= until {
+                    let answer = Answer {
+                        status: 503,
+                        error: "queue_timeout",
+                        retry_after: Some(1),
+                    };
+                    return (Next::Answer(answer), up_head);
+                }
+                monoio::time::sleep(QUEUE_POLL).await;
+                continue;
+            }
+            Pick::NoneUp => {
+                if let Some(answer) = last_failure {
+                    // A failed try with nobody left to retry on: report that failure.
+                    return (Next::Answer(answer), up_head);
+                }
+                if let Some(fallback) = pool.fallback
+                    && hops < MAX_FALLBACK_HOPS
+                {
+                    hops += 1;
+                    pool_idx = fallback;
+                    exclude = 0;
+                    continue;
+                }
+                let answer = Answer {
+                    status: 503,
+                    error: "no_healthy_server",
+                    retry_after: Some(1),
+                };
+                return (Next::Answer(answer), up_head);
+            }
         };
+        let (idx, flight) = flight;
         let server = &servers[idx];
-        let flight = InFlight::start(server);
         let result = attempt(
             conn,
             ctx,
             view,
             plan,
+            pool_idx,
             server,
             &mut up_head,
             replayable,
@@ -126,7 +219,10 @@ pub async fn exchange(
         )
         .await;
         match result {
-            Ok(next) => return (next, up_head),
+            Ok((next, status)) => {
+                flight.finished(ctx, status);
+                return (next, up_head);
+            }
             Err(AttemptError::Retryable { stale: true, .. })
                 if stale_retries_left > 0 && replayable =>
             {
@@ -135,7 +231,7 @@ pub async fn exchange(
                 ctx.idle.borrow_mut().close_server(server.addr);
             }
             Err(AttemptError::Retryable { answer, .. }) => {
-                flight.failed();
+                flight.failed(ctx);
                 if retries_left == 0 {
                     return (Next::Answer(answer), up_head);
                 }
@@ -146,7 +242,7 @@ pub async fn exchange(
                 }
             }
             Err(AttemptError::Fatal(answer)) => {
-                flight.failed();
+                flight.failed(ctx);
                 return (Next::Answer(answer), up_head);
             }
             Err(AttemptError::Close) => return (Next::Close, up_head),
@@ -161,14 +257,15 @@ async fn attempt(
     ctx: &Rc<Ctx>,
     view: &WorkerView,
     plan: &Plan,
+    pool_idx: usize,
     server: &ServerStats,
     up_head: &mut Vec<u8>,
     replayable: bool,
     sent_continue: &mut bool,
-) -> Result<Next, AttemptError> {
+) -> Result<(Next, u16), AttemptError> {
     let config = &view.snapshot.config;
     let t = config.server.timeouts;
-    let pool = &config.pools[plan.pool];
+    let pool = &config.pools[pool_idx];
     let addr = server.addr;
     let leased = ctx
         .idle
@@ -254,7 +351,7 @@ async fn attempt(
         consume(&mut conn.buf, n as usize);
     }
     if outcome.upgraded {
-        return Ok(Next::Upgrade(up, outcome.upbuf));
+        return Ok((Next::Upgrade(up, outcome.upbuf), 101));
     }
     if outcome.reusable && outcome.upbuf.is_empty() && server.is_up() {
         ctx.idle
@@ -262,11 +359,12 @@ async fn attempt(
             .release(addr, up, Instant::now(), pool.max_idle_per_server as usize);
     }
     ctx.bufs.borrow_mut().put(outcome.upbuf);
-    Ok(if outcome.keep {
+    let next = if outcome.keep {
         Next::KeepAlive
     } else {
         Next::Close
-    })
+    };
+    Ok((next, outcome.status))
 }
 
 /// Map a request-body relay failure.
@@ -294,6 +392,8 @@ struct Outcome {
     upgraded: bool,
     /// Upstream bytes read past the response.
     upbuf: Vec<u8>,
+    /// Final status.
+    status: u16,
 }
 
 /// Read the response head (forwarding interim answers), send it, relay the body.
@@ -413,6 +513,7 @@ async fn respond(
                 reusable: false,
                 upgraded: true,
                 upbuf,
+                status,
             });
         }
         let relay_down = RelayTimeouts {
@@ -462,6 +563,7 @@ async fn respond(
                 reusable,
                 upgraded: false,
                 upbuf,
+                status,
             }),
             // The response already started: the only honest signal left is a close.
             Err(_) => Err(AttemptError::Close),
