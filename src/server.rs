@@ -121,7 +121,9 @@ impl Server {
     }
 
     /// Tell workers to stop accepting and finish in-flight requests; wait for them
-    /// up to `shutdown_timeout` (plus a small margin).
+    /// up to `shutdown_timeout` (plus a small margin). Runs on the main thread,
+    /// never on a worker, so it may sleep.
+    #[allow(clippy::disallowed_methods)]
     pub fn shutdown(self) {
         self.fanout.broadcast(&Command::Shutdown);
         let deadline =

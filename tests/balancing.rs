@@ -1,4 +1,5 @@
 //! Balancing, health and overload protection through the real binaries (SPEC §5).
+#![allow(clippy::disallowed_methods)] // tests block and sleep freely
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The HTTP/1.1 data path through the real binaries: framing both ways, pipelining,
 //! keep-alive reuse upstream, header rewriting, upstream failures, balancing, large
 //! bodies and multiple workers.
+#![allow(clippy::disallowed_methods)] // tests block and sleep freely
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Content-aware routing through the real binaries: every match kind, every media
 //! preset, first-match-wins, the default pool and 404 without one.
+#![allow(clippy::disallowed_methods)] // tests block and sleep freely
 
 mod common;
 

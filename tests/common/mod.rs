@@ -1,6 +1,7 @@
 //! Test harness: start the real `sluice` and `sluice-origin` binaries on 127.0.0.1
 //! with free ports, learn their bound addresses from the one JSON line each prints,
 //! and kill them when the guard drops. Plus a small raw HTTP/1.1 client.
+#![allow(clippy::disallowed_methods)] // tests block and sleep freely
 #![allow(dead_code)]
 
 pub mod client;

@@ -13,6 +13,10 @@
 //! `slow:DUR`, `reset`, `reset-mid-body`, `500`, `refuse` (connections reset on
 //! accept; set at start with `fault=refuse` it binds no listener at all).
 
+// A test origin with a thread per connection: blocking calls and a fault-mode
+// mutex are fine here, far from the proxy's workers.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 mod content;
 mod reply;
 mod request;
