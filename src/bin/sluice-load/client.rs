@@ -1,0 +1,398 @@
+//! One load connection: builds requests from the classes, sends them on a keep-alive
+//! connection (reconnecting when the target closes), reads answers with correct
+//! framing, and records latency.
+//!
+//! Open loop with coordinated-omission correction: connection `c` of `C` sends its
+//! `k`-th request at the intended time `t0 + (c + k·C) / rate`; when an answer is
+//! late the next request goes out as soon as possible, but its latency is still
+//! measured from its intended time, so a stall shows up in every request it delayed
+//! (as in wrk2). Closed loop measures from the actual send.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use monoio::buf::IoBufMut;
+use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+use monoio::net::TcpStream;
+
+use crate::profile::Mode;
+use crate::stats::ClassStats;
+use crate::zipf::{Rng, Zipf};
+
+/// Counters the progress line reads.
+#[derive(Default)]
+pub struct Live {
+    pub requests: AtomicU64,
+    pub errors: AtomicU64,
+    pub connected: AtomicU64,
+}
+
+/// A class ready to generate requests.
+pub struct ClassGen {
+    pub method: String,
+    pub path: String,
+    pub users: u64,
+    pub zipf: Zipf,
+    pub range: Option<(u64, u64)>,
+}
+
+/// What every connection of a run shares (read-only).
+pub struct Plan {
+    pub addr: SocketAddr,
+    pub host: String,
+    pub classes: Vec<ClassGen>,
+    pub cumulative: Vec<u32>,
+    pub mode: Mode,
+    pub rate: f64,
+    pub connections: usize,
+    pub timeout: Duration,
+    pub t0: Instant,
+    pub measure_from: Instant,
+    pub end: Instant,
+}
+
+impl Plan {
+    fn pick(&self, rng: &mut Rng) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(1).max(1);
+        let x = rng.below(u64::from(total)) as u32;
+        self.cumulative.partition_point(|&c| c <= x)
+    }
+
+    fn write_request(&self, class: usize, rng: &mut Rng, out: &mut Vec<u8>) {
+        let c = &self.classes[class];
+        out.clear();
+        out.extend_from_slice(c.method.as_bytes());
+        out.push(b' ');
+        let mut rest = c.path.as_str();
+        while let Some(open) = rest.find('{') {
+            out.extend_from_slice(&rest.as_bytes()[..open]);
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            let name = &rest[open + 1..open + close];
+            let value = match name {
+                "user" => rng.below(c.users),
+                "channel" => c.zipf.sample(rng.unit()) as u64,
+                "segment" => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
+                    now / 2 + rng.below(6)
+                }
+                _ => rng.below(1_000_000),
+            };
+            out.extend_from_slice(value.to_string().as_bytes());
+            rest = &rest[open + close + 1..];
+        }
+        out.extend_from_slice(rest.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+        out.extend_from_slice(self.host.as_bytes());
+        out.extend_from_slice(b"\r\nUser-Agent: sluice-load\r\n");
+        if let Some((range, file)) = c.range {
+            let start = rng.below(file.saturating_sub(range).max(1));
+            out.extend_from_slice(
+                format!("Range: bytes={start}-{}\r\n", start + range - 1).as_bytes(),
+            );
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+enum Outcome {
+    /// Status and body bytes; `keep` = the connection may be reused.
+    Done {
+        status: u16,
+        bytes: u64,
+        keep: bool,
+    },
+    Fail(usize),
+}
+
+const E_CONNECT: usize = 0;
+const E_TIMEOUT: usize = 1;
+const E_RESET: usize = 2;
+const E_PARSE: usize = 5;
+
+/// Run one connection until the end of the run.
+pub async fn run_connection(
+    id: usize,
+    plan: Rc<Plan>,
+    stats: Rc<RefCell<Vec<ClassStats>>>,
+    live: Arc<Live>,
+    seed: u64,
+) {
+    let mut rng = Rng::new(seed ^ (id as u64).wrapping_mul(0x9E37_79B9));
+    let mut req = Vec::with_capacity(512);
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut stream: Option<TcpStream> = None;
+    let interval = Duration::from_secs_f64(plan.connections as f64 / plan.rate.max(0.001));
+    let phase = Duration::from_secs_f64(id as f64 / plan.rate.max(0.001));
+    let mut k: u32 = 0;
+    loop {
+        let intended = match plan.mode {
+            Mode::Open => plan.t0 + phase + interval * k,
+            Mode::Closed => Instant::now(),
+        };
+        k = k.saturating_add(1);
+        if intended >= plan.end {
+            return;
+        }
+        let now = Instant::now();
+        if intended > now {
+            monoio::time::sleep(intended - now).await;
+        }
+        let class = plan.pick(&mut rng);
+        plan.write_request(class, &mut rng, &mut req);
+        let sent_at = Instant::now();
+        let start = if plan.mode == Mode::Open {
+            intended
+        } else {
+            sent_at
+        };
+        let limit = plan
+            .timeout
+            .min((plan.end + Duration::from_secs(2)).saturating_duration_since(sent_at));
+        let (outcome, b, s) =
+            exchange(stream.take(), plan.addr, req, buf, limit, &live.connected).await;
+        req = b.0;
+        buf = b.1;
+        let done = Instant::now();
+        let counted = start >= plan.measure_from;
+        let mut st = stats.borrow_mut();
+        let cs = &mut st[class];
+        match outcome {
+            Outcome::Done {
+                status,
+                bytes,
+                keep,
+            } => {
+                if keep {
+                    stream = s;
+                }
+                if counted {
+                    cs.requests += 1;
+                    cs.bytes += bytes;
+                    cs.record(done.duration_since(start).as_micros() as u64);
+                    match status {
+                        400..=499 => cs.error(3),
+                        500..=599 => cs.error(4),
+                        _ => {}
+                    }
+                }
+                live.requests.fetch_add(1, Ordering::Relaxed);
+                if status >= 400 {
+                    live.errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Outcome::Fail(kind) => {
+                if counted {
+                    cs.requests += 1;
+                    cs.error(kind);
+                    cs.record(done.duration_since(start).as_micros() as u64);
+                }
+                live.requests.fetch_add(1, Ordering::Relaxed);
+                live.errors.fetch_add(1, Ordering::Relaxed);
+                if kind == E_CONNECT {
+                    drop(st);
+                    monoio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+}
+
+type Bufs = (Vec<u8>, Vec<u8>);
+
+async fn exchange(
+    stream: Option<TcpStream>,
+    addr: SocketAddr,
+    req: Vec<u8>,
+    buf: Vec<u8>,
+    limit: Duration,
+    connected: &AtomicU64,
+) -> (Outcome, Bufs, Option<TcpStream>) {
+    let fut = async {
+        let mut s = match stream {
+            Some(s) => s,
+            None => match TcpStream::connect_addr(addr).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    connected.fetch_add(1, Ordering::Relaxed);
+                    s
+                }
+                Err(_) => return (Outcome::Fail(E_CONNECT), (req, buf), None),
+            },
+        };
+        let (r, req) = s.write_all(req).await;
+        if r.is_err() {
+            return (Outcome::Fail(E_RESET), (req, buf), None);
+        }
+        let (o, buf) = read_response(&mut s, buf).await;
+        (o, (req, buf), Some(s))
+    };
+    match monoio::time::timeout(limit, fut).await {
+        Ok(x) => x,
+        Err(_) => (
+            Outcome::Fail(E_TIMEOUT),
+            (Vec::with_capacity(512), Vec::with_capacity(64 * 1024)),
+            None,
+        ),
+    }
+}
+
+async fn read_more(s: &mut TcpStream, mut buf: Vec<u8>) -> (std::io::Result<usize>, Vec<u8>) {
+    if buf.len() == buf.capacity() {
+        buf.reserve(64 * 1024);
+    }
+    let (len, cap) = (buf.len(), buf.capacity());
+    let (r, slice) = s.read(buf.slice_mut(len..cap)).await;
+    (r, slice.into_inner())
+}
+
+async fn read_response(s: &mut TcpStream, mut buf: Vec<u8>) -> (Outcome, Vec<u8>) {
+    buf.clear();
+    // Head.
+    let (status, head_len, framing, keep) = loop {
+        let (r, b) = read_more(s, buf).await;
+        buf = b;
+        match r {
+            Ok(0) | Err(_) => return (Outcome::Fail(E_RESET), buf),
+            Ok(_) => {}
+        }
+        let mut hs = [httparse::EMPTY_HEADER; 64];
+        let mut resp = httparse::Response::new(&mut hs);
+        match resp.parse(&buf) {
+            Ok(httparse::Status::Complete(n)) => {
+                let status = resp.code.unwrap_or(0);
+                let mut framing = Framing::Close;
+                let mut keep = resp.version == Some(1);
+                for h in resp.headers.iter() {
+                    if h.name.eq_ignore_ascii_case("content-length") {
+                        let v = std::str::from_utf8(h.value)
+                            .ok()
+                            .and_then(|v| v.trim().parse().ok());
+                        match v {
+                            Some(len) => framing = Framing::Length(len),
+                            None => return (Outcome::Fail(E_PARSE), buf),
+                        }
+                    } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                        framing = Framing::Chunked;
+                    } else if h.name.eq_ignore_ascii_case("connection")
+                        && h.value.eq_ignore_ascii_case(b"close")
+                    {
+                        keep = false;
+                    }
+                }
+                if status == 204 || status == 304 || (100..200).contains(&status) {
+                    framing = Framing::Length(0);
+                }
+                break (status, n, framing, keep);
+            }
+            Ok(httparse::Status::Partial) => {}
+            Err(_) => return (Outcome::Fail(E_PARSE), buf),
+        }
+    };
+    let mut have = (buf.len() - head_len) as u64;
+    match framing {
+        Framing::Length(len) => {
+            while have < len {
+                buf.clear();
+                let (r, b) = read_more(s, buf).await;
+                buf = b;
+                match r {
+                    Ok(0) | Err(_) => return (Outcome::Fail(E_RESET), buf),
+                    Ok(n) => have += n as u64,
+                }
+            }
+            (
+                Outcome::Done {
+                    status,
+                    bytes: len,
+                    keep: keep && have == len,
+                },
+                buf,
+            )
+        }
+        Framing::Close => {
+            loop {
+                buf.clear();
+                let (r, b) = read_more(s, buf).await;
+                buf = b;
+                match r {
+                    Ok(0) => break,
+                    Ok(n) => have += n as u64,
+                    Err(_) => return (Outcome::Fail(E_RESET), buf),
+                }
+            }
+            (
+                Outcome::Done {
+                    status,
+                    bytes: have,
+                    keep: false,
+                },
+                buf,
+            )
+        }
+        Framing::Chunked => {
+            // Consume until the terminating chunk; counts wire bytes of the body.
+            let body_start = head_len;
+            let mut data: Vec<u8> = buf[body_start..].to_vec();
+            loop {
+                if let Some(end) = chunked_end(&data) {
+                    return (
+                        Outcome::Done {
+                            status,
+                            bytes: end as u64,
+                            keep: keep && end == data.len(),
+                        },
+                        buf,
+                    );
+                }
+                buf.clear();
+                let (r, b) = read_more(s, buf).await;
+                buf = b;
+                match r {
+                    Ok(0) | Err(_) => return (Outcome::Fail(E_RESET), buf),
+                    Ok(_) => data.extend_from_slice(&buf),
+                }
+            }
+        }
+    }
+}
+
+enum Framing {
+    Length(u64),
+    Chunked,
+    Close,
+}
+
+/// Where a complete chunked body ends in `data`, if it does.
+fn chunked_end(data: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    loop {
+        let line_end = data[i..].windows(2).position(|w| w == b"\r\n")? + i;
+        let size_text = std::str::from_utf8(&data[i..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        i = line_end + 2;
+        if size == 0 {
+            // Trailers until an empty line.
+            loop {
+                let e = data[i..].windows(2).position(|w| w == b"\r\n")? + i;
+                let empty = e == i;
+                i = e + 2;
+                if empty {
+                    return Some(i);
+                }
+            }
+        }
+        if data.len() < i + size + 2 {
+            return None;
+        }
+        i += size + 2;
+    }
+}
