@@ -163,45 +163,48 @@ pub async fn run_connection(
         buf = b.1;
         let done = Instant::now();
         let counted = start >= plan.measure_from;
-        let mut st = stats.borrow_mut();
-        let cs = &mut st[class];
-        match outcome {
-            Outcome::Done {
-                status,
-                bytes,
-                keep,
-            } => {
-                if keep {
-                    stream = s;
-                }
-                if counted {
-                    cs.requests += 1;
-                    cs.bytes += bytes;
-                    cs.record(done.duration_since(start).as_micros() as u64);
-                    match status {
-                        400..=499 => cs.error(3),
-                        500..=599 => cs.error(4),
-                        _ => {}
+        let connect_failed = matches!(outcome, Outcome::Fail(E_CONNECT));
+        {
+            let mut st = stats.borrow_mut();
+            let cs = &mut st[class];
+            match outcome {
+                Outcome::Done {
+                    status,
+                    bytes,
+                    keep,
+                } => {
+                    if keep {
+                        stream = s;
+                    }
+                    if counted {
+                        cs.requests += 1;
+                        cs.bytes += bytes;
+                        cs.record(done.duration_since(start).as_micros() as u64);
+                        match status {
+                            400..=499 => cs.error(3),
+                            500..=599 => cs.error(4),
+                            _ => {}
+                        }
+                    }
+                    live.requests.fetch_add(1, Ordering::Relaxed);
+                    if status >= 400 {
+                        live.errors.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                live.requests.fetch_add(1, Ordering::Relaxed);
-                if status >= 400 {
+                Outcome::Fail(kind) => {
+                    if counted {
+                        cs.requests += 1;
+                        cs.error(kind);
+                        cs.record(done.duration_since(start).as_micros() as u64);
+                    }
+                    live.requests.fetch_add(1, Ordering::Relaxed);
                     live.errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            Outcome::Fail(kind) => {
-                if counted {
-                    cs.requests += 1;
-                    cs.error(kind);
-                    cs.record(done.duration_since(start).as_micros() as u64);
-                }
-                live.requests.fetch_add(1, Ordering::Relaxed);
-                live.errors.fetch_add(1, Ordering::Relaxed);
-                if kind == E_CONNECT {
-                    drop(st);
-                    monoio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
+        }
+        if connect_failed {
+            // Do not spin on a target that refuses connections.
+            monoio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
