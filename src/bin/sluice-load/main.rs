@@ -1,6 +1,6 @@
 //! `sluice-load`: load generator for media traffic mixes (SPEC §9).
 //!
-//! `sluice-load -p PROFILE.toml [--target URL] [--duration D] [--rate N]
+//! `sluice-load -p PROFILE.toml [--target URL] [--duration D] [--warmup D] [--rate N]
 //! [--connections N] [--threads N] [--mode open|closed] [--json FILE] [--seed N]
 //! [--quiet]` — flags override the profile. Prints a per-class table (requests,
 //! errors, req/s, MB/s, p50/p90/p99/p99.9/max from HDR histograms) and writes the
@@ -29,7 +29,7 @@ use zipf::Zipf;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: sluice-load -p PROFILE.toml [--target http://HOST:PORT] [--duration 10s] [--rate N] [--connections N] [--threads N] [--mode open|closed] [--json OUT.json] [--seed N] [--quiet]";
+const USAGE: &str = "usage: sluice-load -p PROFILE.toml [--target http://HOST:PORT] [--duration 10s] [--warmup 1s] [--rate N] [--connections N] [--threads N] [--mode open|closed] [--json OUT.json] [--seed N] [--quiet]";
 
 struct Args {
     profile: Profile,
@@ -49,7 +49,7 @@ fn parse_args() -> Result<Args, String> {
             "-p" | "--profile" => path = it.next(),
             "--json" => json = it.next(),
             "--quiet" => quiet = true,
-            "--target" | "--duration" | "--rate" | "--connections" | "--threads" | "--mode"
+            "--target" | "--duration" | "--warmup" | "--rate" | "--connections" | "--threads" | "--mode"
             | "--seed" => {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
                 overrides.push((a.trim_start_matches("--").to_string(), v));
@@ -66,6 +66,7 @@ fn parse_args() -> Result<Args, String> {
         match k.as_str() {
             "target" => profile.target = v,
             "duration" => profile.duration = v,
+            "warmup" => profile.warmup = Some(v),
             "rate" => profile.rate = v.parse().map_err(|_| bad())?,
             "connections" => profile.connections = v.parse().map_err(|_| bad())?,
             "threads" => profile.threads = v.parse().map_err(|_| bad())?,
