@@ -23,6 +23,7 @@ cargo build --release --quiet --bins
 BIN=$PWD/target/release
 
 WORK=$(mktemp -d /tmp/sluice-compare.XXXXXX)
+chmod 755 "$WORK"  # the nginx origin's worker user must read www/
 mkdir -p "$WORK/www" "$WORK/logs" "$WORK/out"
 head -c 1024 /dev/urandom > "$WORK/www/1k"
 head -c 1048576 /dev/urandom > "$WORK/www/1m"
@@ -30,7 +31,7 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
 
@@ -213,6 +214,7 @@ for p in proxies:
     row["1k_rps"] = med([j["total"]["rps"] for j, _ in s])
     row["1k_cpu_us"] = med([1e6 * c / max(1, j["total"]["requests"]) for j, c in s])
     row["1k_p99_ms"] = med([j["total"]["latency_us"]["p99"] / 1000 for j, _ in s])
+    row["err"] = sum(j["total"]["error_total"] for w in ("small-1k", "small-1k-fixed", "vod-1m", "media-mix") for j, _ in runs(p, w))
     f = runs(p, "small-1k-fixed")
     row["fixed_p50_ms"] = med([j["total"]["latency_us"]["p50"] / 1000 for j, _ in f])
     row["fixed_p99_ms"] = med([j["total"]["latency_us"]["p99"] / 1000 for j, _ in f])
@@ -249,7 +251,7 @@ cols = [
     ("mix_cpu_us", "media-mix proxy CPU µs/request", "{:.1f}", "lower"),
     ("mix_p50_ms", "media-mix p50 ms", "{:.2f}", "lower"),
     ("mix_p99_ms", "media-mix p99 ms", "{:.2f}", "lower"),
-    ("mix_err", "media-mix errors", "{:.0f}", "lower"),
+    ("err", "errors, all runs", "{:.0f}", "lower"),
     ("idle_b", f"RSS per idle connection, B ({idle_n} conns)", "{:.0f}", "lower"),
 ]
 def fmt(f, x):

@@ -10,6 +10,7 @@
 //! - `health`: active checks on their own thread; rise/fall hysteresis.
 //! - `upstream`: timed connects, per-worker keep-alive pools, splice.
 //! - `proxy`: the per-connection state machine (read, plan, exchange, relay).
+//! - `memory`: returning freed memory to the kernel (mimalloc purge).
 //! - `worker`: pinned threads, monoio runtimes, SO_REUSEPORT listeners, accept loops.
 //! - `server`: process start-up, bound-address line, signals, reload, shutdown.
 #![deny(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod control;
 pub mod hashring;
 pub mod health;
 pub mod http;
+pub mod memory;
 pub mod proxy;
 pub mod router;
 pub mod server;

@@ -124,13 +124,21 @@ async fn run(spec: WorkerSpec) {
         }
     }
     let mut last_sweep = Instant::now();
+    let mut last_activity = 0u64;
     while !ctx.shutting_down.get() {
         monoio::time::sleep(TICK).await;
         ctx.poll_commands();
+        ctx.idle_timers.fire_expired(Instant::now());
         if last_sweep.elapsed() >= Duration::from_secs(1) {
             let idle = ctx.view().snapshot.config.server.timeouts.upstream_idle;
             ctx.idle.borrow_mut().sweep(Instant::now(), idle);
             last_sweep = Instant::now();
+        }
+        // Once the worker is quiet after activity, return freed buffers to the kernel.
+        let activity = ctx.activity.get();
+        if activity != last_activity && ctx.busy.get() == 0 {
+            crate::memory::release_free_memory();
+            last_activity = activity;
         }
     }
     // Stop accepting; let requests in progress finish within shutdown_timeout.

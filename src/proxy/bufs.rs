@@ -1,8 +1,12 @@
 //! Per-worker pool of I/O buffers. A connection holds a buffer only while a request
 //! is in progress, so idle keep-alive connections pin no buffer memory.
 
-/// Size of pooled buffers: room for a default 16 KiB head plus body bytes.
+/// Size of pooled relay buffers (upstream responses, small bodies).
 pub const BUF_SIZE: usize = 32 * 1024;
+/// Size of a client connection's read buffer: most request heads fit; it grows (up
+/// to `max_header_bytes`) for the rest. Small, because a keep-alive connection holds
+/// it while its next request is expected.
+pub const HEAD_BUF_SIZE: usize = 4 * 1024;
 /// Buffers kept per worker; extra ones are freed.
 const MAX_POOLED: usize = 64;
 

@@ -11,8 +11,6 @@ use monoio::buf::IoBufMut;
 use monoio::io::{CancelableAsyncReadRent, Canceller};
 use monoio::net::TcpStream;
 
-use crate::config::Timeouts;
-
 use crate::http::BodyKind;
 use crate::http::answers::{Answer, write_answer};
 use crate::http::request::{MAX_HEADERS, parse_request};
@@ -69,47 +67,77 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) {
         if ctx.shutting_down.get() {
             break;
         }
-        let view = ctx.view();
-        let timeouts = view.snapshot.config.server.timeouts;
-        if conn.buf.is_empty() && !wait_for_request(&mut conn, &ctx, first, &timeouts).await {
-            break;
+        let idle_limit = {
+            let t = &ctx.view().snapshot.config.server.timeouts;
+            if first {
+                t.client_header
+            } else {
+                t.client_idle
+            }
+        };
+        if conn.buf.is_empty() {
+            // Hot: a read with a buffer for a short window (boxed: large state).
+            match Box::pin(hot_read(&mut conn, &ctx, HOT_WAIT.min(idle_limit))).await {
+                Hot::Got => {}
+                Hot::Close => break,
+                Hot::Cold => {
+                    // Cold: readiness only, no buffer; this is the state an idle
+                    // keep-alive connection sits in, so it is kept small.
+                    let deadline = Instant::now() + idle_limit.saturating_sub(HOT_WAIT);
+                    let expiry = ctx.idle_timers.expiry(deadline);
+                    let ready = monoio::select! {
+                        r = conn.stream.readable(false) => r.is_ok(),
+                        _ = expiry => false,
+                    };
+                    if !ready {
+                        break;
+                    }
+                    conn.buf = ctx.heads.borrow_mut().take();
+                }
+            }
         }
         first = false;
         // Boxed so the idle connection's task stays small; the per-request state
         // lives only while a request is in progress.
         ctx.busy.set(ctx.busy.get() + 1);
+        let view = ctx.view();
         let next = Box::pin(handle_request(&mut conn, &ctx, &view)).await;
         ctx.busy.set(ctx.busy.get() - 1);
+        ctx.touch();
         match next {
             Next::KeepAlive => {}
             Next::Close | Next::Answer(_) => break,
             Next::Upgrade(up, upbuf) => {
                 let client_buf = std::mem::take(&mut conn.buf);
-                tunnel(conn.stream, up, client_buf, upbuf, timeouts.client_idle).await;
+                let idle = view.snapshot.config.server.timeouts.client_idle;
+                Box::pin(tunnel(conn.stream, up, client_buf, upbuf, idle)).await;
                 return;
             }
         }
     }
     if conn.buf.capacity() > 0 {
-        ctx.bufs.borrow_mut().put(conn.buf);
+        ctx.heads.borrow_mut().put(conn.buf);
     }
 }
 
-/// Wait for the next request's first bytes. A keep-alive client usually sends soon
+/// How a hot read ended. A keep-alive client usually sends its next request soon
 /// after its last answer, so a read is posted with a buffer for `HOT_WAIT`; after
-/// that the read is cancelled (keeping any bytes it got), the buffer goes back to the
-/// pool, and the wait continues on readiness alone, so an idle connection pins no
-/// buffer. Returns false when the connection should close.
-async fn wait_for_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: bool, t: &Timeouts) -> bool {
-    let idle_limit = if first {
-        t.client_header
-    } else {
-        t.client_idle
-    };
+/// that the read is cancelled (keeping any bytes it got) and the buffer goes back to
+/// the pool, so an idle connection pins no buffer.
+enum Hot {
+    /// Bytes arrived (in `conn.buf`).
+    Got,
+    /// EOF or error.
+    Close,
+    /// Nothing within the window; the buffer was returned.
+    Cold,
+}
+
+async fn hot_read(conn: &mut ClientConn, ctx: &Rc<Ctx>, window: Duration) -> Hot {
     let buf = if conn.buf.capacity() > 0 {
         std::mem::take(&mut conn.buf)
     } else {
-        ctx.bufs.borrow_mut().take()
+        ctx.heads.borrow_mut().take()
     };
     let cap = buf.capacity();
     let canceller = Canceller::new();
@@ -120,7 +148,7 @@ async fn wait_for_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: bool, t: 
         let mut read = std::pin::pin!(read);
         monoio::select! {
             done = &mut read => done,
-            _ = monoio::time::sleep(HOT_WAIT.min(idle_limit)) => {
+            _ = monoio::time::sleep(window) => {
                 let _cancelled = canceller.cancel();
                 read.await
             }
@@ -129,27 +157,22 @@ async fn wait_for_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: bool, t: 
     let buf = slice.into_inner();
     match r {
         Ok(0) => {
-            ctx.bufs.borrow_mut().put(buf);
-            return false;
+            ctx.heads.borrow_mut().put(buf);
+            Hot::Close
         }
         Ok(_) => {
             conn.buf = buf;
-            return true;
+            Hot::Got
         }
-        Err(e) if e.raw_os_error() == Some(ECANCELED) => ctx.bufs.borrow_mut().put(buf),
+        Err(e) if e.raw_os_error() == Some(ECANCELED) => {
+            ctx.heads.borrow_mut().put(buf);
+            ctx.touch();
+            Hot::Cold
+        }
         Err(_) => {
-            ctx.bufs.borrow_mut().put(buf);
-            return false;
+            ctx.heads.borrow_mut().put(buf);
+            Hot::Close
         }
-    }
-    // Cold: no buffer held while waiting.
-    let left = idle_limit.saturating_sub(HOT_WAIT);
-    match monoio::time::timeout(left, conn.stream.readable(false)).await {
-        Ok(Ok(())) => {
-            conn.buf = ctx.bufs.borrow_mut().take();
-            true
-        }
-        _ => false,
     }
 }
 
@@ -157,7 +180,7 @@ async fn wait_for_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: bool, t: 
 async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerView>) -> Next {
     let t = view.snapshot.config.server.timeouts;
     let deadline = Instant::now() + t.client_header;
-    let mut up_head = ctx.bufs.borrow_mut().take();
+    let mut up_head = ctx.heads.borrow_mut().take();
     let planned = loop {
         if !conn.buf.is_empty() {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -183,7 +206,7 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
             Ok(_) => {}
             Err(IoFail::Timeout) => break Err(Answer::new(408, "header_timeout")),
             Err(_) => {
-                ctx.bufs.borrow_mut().put(up_head);
+                ctx.heads.borrow_mut().put(up_head);
                 return Next::Close;
             }
         }
@@ -194,12 +217,12 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
             // 400-class framing errors close; 404 on a bodiless request keeps going.
             let keep = answer.status == 404 && request_has_no_body(conn, view);
             let next = answer_client(conn, ctx, answer, !keep, t.client_idle).await;
-            ctx.bufs.borrow_mut().put(up_head);
+            ctx.heads.borrow_mut().put(up_head);
             return if keep { next } else { Next::Close };
         }
     };
     let (next, up_head) = exchange(conn, ctx, view, &plan, up_head).await;
-    ctx.bufs.borrow_mut().put(up_head);
+    ctx.heads.borrow_mut().put(up_head);
     match next {
         Next::Answer(answer) => {
             // The request body may still be unread: only a bodiless request keeps the connection.
@@ -232,10 +255,10 @@ async fn answer_client(
     close: bool,
     timeout: Duration,
 ) -> Next {
-    let mut out = ctx.bufs.borrow_mut().take();
+    let mut out = ctx.heads.borrow_mut().take();
     write_answer(&mut out, &answer, close);
     let (r, out) = write_all(&mut conn.stream, out, timeout).await;
-    ctx.bufs.borrow_mut().put(out);
+    ctx.heads.borrow_mut().put(out);
     match (r, close) {
         (Ok(()), false) => Next::KeepAlive,
         _ => Next::Close,

@@ -15,7 +15,8 @@ use crate::router::Classifier;
 use crate::upstream::pool::IdlePool;
 use crate::upstream::splice::PipePool;
 
-use super::bufs::BufPool;
+use super::bufs::{BUF_SIZE, BufPool, HEAD_BUF_SIZE};
+use super::idle_timers::IdleTimers;
 
 /// A config generation compiled for this worker: its own classifier copy and
 /// balancer state.
@@ -70,8 +71,12 @@ pub struct Ctx {
     pub idle: RefCell<IdlePool>,
     /// Empty pipes for splice.
     pub pipes: RefCell<PipePool>,
-    /// I/O buffers.
+    /// Deadlines of idle keep-alive client connections.
+    pub idle_timers: IdleTimers,
+    /// Relay buffers (upstream responses, small bodies).
     pub bufs: RefCell<BufPool>,
+    /// Client read buffers and request/answer heads.
+    pub heads: RefCell<BufPool>,
     commands: Receiver<Command>,
     /// Set once shutdown began: connections finish their current request and close.
     pub shutting_down: Cell<bool>,
@@ -81,6 +86,9 @@ pub struct Ctx {
     pub busy: Cell<usize>,
     /// Connections this worker accepted since start.
     pub accepted: Cell<u64>,
+    /// Bumped whenever buffers were used or released (requests, idle transitions),
+    /// so the worker knows when it has memory to give back.
+    pub activity: Cell<u64>,
 }
 
 impl Ctx {
@@ -92,13 +100,22 @@ impl Ctx {
             view: RefCell::new(Rc::new(view)),
             idle: RefCell::new(IdlePool::new()),
             pipes: RefCell::new(PipePool::new()),
-            bufs: RefCell::new(BufPool::new(buf_size)),
+            idle_timers: IdleTimers::default(),
+            bufs: RefCell::new(BufPool::new(buf_size.max(BUF_SIZE))),
+            heads: RefCell::new(BufPool::new(HEAD_BUF_SIZE)),
             commands,
             shutting_down: Cell::new(false),
             open_connections: Cell::new(0),
             busy: Cell::new(0),
             accepted: Cell::new(0),
+            activity: Cell::new(0),
         }
+    }
+
+    /// Note buffer use (see `activity`).
+    #[inline]
+    pub fn touch(&self) {
+        self.activity.set(self.activity.get().wrapping_add(1));
     }
 
     /// The current view (cheap `Rc` clone). Requests keep the view they started with.

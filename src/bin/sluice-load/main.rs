@@ -49,8 +49,8 @@ fn parse_args() -> Result<Args, String> {
             "-p" | "--profile" => path = it.next(),
             "--json" => json = it.next(),
             "--quiet" => quiet = true,
-            "--target" | "--duration" | "--warmup" | "--rate" | "--connections" | "--threads" | "--mode"
-            | "--seed" => {
+            "--target" | "--duration" | "--warmup" | "--rate" | "--connections" | "--threads"
+            | "--mode" | "--seed" => {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
                 overrides.push((a.trim_start_matches("--").to_string(), v));
             }
