@@ -190,6 +190,10 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
+# Micro-benchmarks of the pure hot path (criterion), pinned to CPU 0.
+taskset -c 0 cargo bench --quiet --bench hot_path -- --warm-up-time 1 --measurement-time 2 2>/dev/null \
+  | awk '/time:/ {name=$1; if (name=="time:") name=prev; gsub(/\[/,""); for(i=1;i<=NF;i++) if ($i=="time:") print name, $(i+3), $(i+4)} {prev=$1}' > "$WORK/out/micro.txt" || true
+
 VERSIONS="sluice $(git rev-parse --short HEAD) ($(rustc --version)); $(haproxy -v | head -1); $(nginx -v 2>&1); kernel $(uname -r)"
 python3 - "$WORK/out" "$ROUNDS" "$SECS" "$(getconf CLK_TCK)" "$VERSIONS" "$IDLE_CONNS" "$FIXED_RATE" <<'PY'
 import json, os, re, statistics, sys, datetime
@@ -279,6 +283,18 @@ targets = [
 tl = ["| target (METHOD.md) | measured | met? |", "| --- | --- | --- |"]
 for name, val, ok in targets:
     tl.append(f"| {name} | {fmt('{:.2f}', val)} | {'met' if val == val and ok(val) else 'NOT met'} |")
+micro_rows, micro_verdict = [], "not measured"
+try:
+    for line in open(f"{out}/micro.txt"):
+        parts = line.split()
+        if len(parts) >= 3:
+            micro_rows.append(f"| {parts[0]} | {parts[1]} {parts[2]} |")
+            if parts[0] == "classify_50_routes":
+                ns = float(parts[1]) * {"ns": 1, "µs": 1000, "us": 1000, "ps": 0.001}.get(parts[2], 1)
+                micro_verdict = f"{'met' if ns <= 100 else 'NOT met'} ({ns:.1f} ns)"
+except Exception:
+    pass
+micro = "\n".join(micro_rows) or "| (not run) | |"
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 doc = f"""# sluice vs HAProxy vs nginx — measured side by side
 
@@ -305,6 +321,14 @@ VOD Range windows 10%).
 ## Targets
 
 {chr(10).join(tl)}
+
+## Micro-benchmarks (criterion, `cargo bench --bench hot_path`, median)
+
+| benchmark | time |
+| --- | --- |
+{micro}
+
+Classification target (METHOD.md): ≤ 100 ns with 50 routes — {micro_verdict}.
 """
 open("bench/RESULTS.md", "w").write(doc)
 print(table)

@@ -62,7 +62,39 @@ impl std::error::Error for RouterError {}
 #[derive(Debug, Clone)]
 struct CompiledRoute {
     pool: u16,
+    /// Quick reject: the first (up to) 8 bytes any matching path must start with,
+    /// as (value, mask) over the path's first 8 bytes read as a little-endian word.
+    quick: (u64, u64),
     conditions: Box<[Condition]>,
+}
+
+/// The first (up to) 8 bytes of `b` as a little-endian word, zero-padded.
+#[inline]
+fn head_word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// (value, mask) requiring a path to start with `prefix`'s first 8 bytes.
+fn quick_reject(conditions: &[Condition]) -> (u64, u64) {
+    let prefix = conditions.iter().find_map(|c| match c {
+        Condition::PathPrefix(p) | Condition::PathExact(p) => Some(p),
+        _ => None,
+    });
+    match prefix {
+        Some(p) => {
+            let n = p.len().min(8);
+            let mask = if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            };
+            (head_word(p) & mask, mask)
+        }
+        None => (0, 0),
+    }
 }
 
 /// Routes compiled for fast, allocation-free classification.
@@ -85,8 +117,10 @@ impl Classifier {
                 path: at.clone(),
                 message: "too many pools".into(),
             })?;
+            let quick = quick_reject(&conditions);
             routes.push(CompiledRoute {
                 pool,
+                quick,
                 conditions: conditions.into_boxed_slice(),
             });
         }
@@ -114,7 +148,11 @@ impl Classifier {
                     .iter()
                     .any(|h| h.name.eq_ignore_ascii_case("range")),
         };
+        let word = head_word(req.path);
         for (i, route) in self.routes.iter().enumerate() {
+            if word & route.quick.1 != route.quick.0 {
+                continue;
+            }
             if route.conditions.iter().all(|c| c.holds(req, &facts)) {
                 return Some(Classified {
                     route: Some(i as u16),
