@@ -10,18 +10,20 @@
 //! - `health`: active checks on their own thread; rise/fall hysteresis.
 //! - `upstream`: timed connects, per-worker keep-alive pools, splice.
 //! - `proxy`: the per-connection state machine (read, plan, exchange, relay).
-//! - `memory`: returning freed memory to the kernel (mimalloc purge).
+//! - `os`: process knobs needing raw calls (mimalloc purge, open-files limit).
 //! - `worker`: pinned threads, monoio runtimes, SO_REUSEPORT listeners, accept loops.
+//! - `fuzzing`: entry points shared by the fuzz targets and the corpus test.
 //! - `server`: process start-up, bound-address line, signals, reload, shutdown.
 #![deny(unsafe_code)]
 
 pub mod balance;
 pub mod config;
 pub mod control;
+pub mod fuzzing;
 pub mod hashring;
 pub mod health;
 pub mod http;
-pub mod memory;
+pub mod os;
 pub mod proxy;
 pub mod router;
 pub mod server;

@@ -44,6 +44,7 @@ impl Server {
                 "sluice: warning: io_uring is unavailable on this kernel; falling back to the epoll driver"
             );
         }
+        crate::os::raise_fd_limit();
         let workers = worker_count(&config);
         let (listeners, bound) =
             bind_all(&config.server.listen, workers).map_err(|e| e.to_string())?;

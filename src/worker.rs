@@ -137,7 +137,7 @@ async fn run(spec: WorkerSpec) {
         // Once the worker is quiet after activity, return freed buffers to the kernel.
         let activity = ctx.activity.get();
         if activity != last_activity && ctx.busy.get() == 0 {
-            crate::memory::release_free_memory();
+            crate::os::release_free_memory();
             last_activity = activity;
         }
     }

@@ -62,7 +62,7 @@ pub fn parse_request<'h, 'b>(
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             if buf.len() >= limits.max_header_bytes {
-                return Err(too_large(buf));
+                return Err(too_large(buf, limits.max_header_bytes));
             }
             return Ok(None);
         }
@@ -70,7 +70,7 @@ pub fn parse_request<'h, 'b>(
         Err(_) => return Err(HttpError::BadRequest("bad_request")),
     };
     if head_len > limits.max_header_bytes {
-        return Err(too_large(buf));
+        return Err(too_large(buf, limits.max_header_bytes));
     }
     let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version)
     else {
@@ -114,11 +114,10 @@ pub fn parse_request<'h, 'b>(
 }
 
 /// 414 when the request line alone is over the limit, else 431.
-fn too_large(buf: &[u8]) -> HttpError {
-    if buf.contains(&b'\n') {
-        HttpError::HeaderTooLarge
-    } else {
-        HttpError::UriTooLong
+fn too_large(buf: &[u8], limit: usize) -> HttpError {
+    match buf.iter().position(|&b| b == b'\n') {
+        Some(line_end) if line_end < limit => HttpError::HeaderTooLarge,
+        _ => HttpError::UriTooLong,
     }
 }
 

@@ -19,6 +19,7 @@ use crate::control::ServerStats;
 use crate::control::stats::now_ms;
 use crate::http::BodyKind;
 use crate::http::answers::Answer;
+use crate::http::chunked::ChunkedDecoder;
 use crate::http::response::{MAX_RESPONSE_HEADERS, parse_response};
 use crate::http::rewrite::{ClientDisposition, write_client_response};
 use crate::upstream::connect::{ConnectError, connect};
@@ -135,6 +136,11 @@ pub async fn exchange(
         BodyKind::Length(n) => conn.buf.len() as u64 >= n,
         BodyKind::Chunked | BodyKind::Close => false,
     };
+    // A chunked body whose buffered start is already malformed is refused before
+    // anything is sent upstream (RFC 9112 §7.1), so none of it reaches a backend.
+    if plan.body == BodyKind::Chunked && ChunkedDecoder::new().feed(&conn.buf, |_| {}).is_err() {
+        return (Next::Answer(Answer::new(400, "bad_chunked_body")), up_head);
+    }
     let mut pool_idx = plan.pool;
     let mut retries_left = if plan.idempotent && replayable {
         snap.config.pools[pool_idx].retries
