@@ -3,6 +3,7 @@
 //! # Layout
 //! - `config`: `config.toml` → validated `Config`; errors name their key path.
 //! - `http`: request/response heads, framing, chunked decoding, head rewriting, canned answers (no I/O).
+//! - `metrics`: per-worker counters and latency histograms, merged on read.
 //! - `hashring`: consistent-hash ring with bounded loads (deterministic from the config).
 //! - `router`: routes compiled into a per-worker classifier (match kinds, media presets).
 //! - `balance`: per-worker choice of a server inside a pool.
@@ -13,9 +14,12 @@
 //! - `os`: process knobs needing raw calls (mimalloc purge, open-files limit).
 //! - `worker`: pinned threads, monoio runtimes, SO_REUSEPORT listeners, accept loops.
 //! - `fuzzing`: entry points shared by the fuzz targets and the corpus test.
+//! - `plane`: the control plane's shared state: apply/persist configs, server admin states, metrics collection.
+//! - `admin`: admin API, Prometheus metrics and dashboard on their own thread.
 //! - `server`: process start-up, bound-address line, signals, reload, shutdown.
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod balance;
 pub mod config;
 pub mod control;
@@ -23,7 +27,9 @@ pub mod fuzzing;
 pub mod hashring;
 pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod os;
+pub mod plane;
 pub mod proxy;
 pub mod router;
 pub mod server;

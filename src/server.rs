@@ -1,8 +1,9 @@
-//! The process: load the config, bind every worker's listeners, start the workers,
-//! print the bound addresses as one JSON line, then serve signals — SIGHUP reloads
-//! the config file, SIGTERM/SIGINT drain and exit.
+//! The process: load the config, bind every worker's listeners and the admin
+//! listener, start the workers, the health checker and the admin thread, print the
+//! bound addresses as one JSON line, then serve signals — SIGHUP reloads the config
+//! file through the same path as a config PUT, SIGTERM/SIGINT drain and exit.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
@@ -10,18 +11,17 @@ use std::time::{Duration, Instant};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use crate::admin::Admin;
 use crate::config::Config;
-use crate::control::{Command, Fanout, Snapshot};
+use crate::control::{Fanout, Snapshot};
 use crate::health::HealthChecker;
+use crate::plane::ControlPlane;
 use crate::worker::{WorkerSpec, bind_all, spawn};
 
-/// A running sluice: its workers and control fan-out.
+/// A running sluice.
 pub struct Server {
-    config_path: PathBuf,
-    fanout: Fanout,
-    snapshot: Arc<Snapshot>,
+    plane: Arc<ControlPlane>,
     workers: Vec<std::thread::JoinHandle<()>>,
-    health: HealthChecker,
 }
 
 /// Number of workers for `config`: `server.workers`, or one per available core.
@@ -35,8 +35,9 @@ pub fn worker_count(config: &Config) -> usize {
 }
 
 impl Server {
-    /// Start workers for the config at `path`. Prints
-    /// `{"listening":{"proxy":["ADDR",...]}}` on stdout once every socket is bound.
+    /// Start everything for the config at `path`. Prints
+    /// `{"listening":{"proxy":["ADDR",...],"workers":N,"admin":"ADDR"}}` on stdout
+    /// once every socket is bound.
     pub fn start(path: &Path) -> Result<Server, String> {
         let config = Config::load(path).map_err(|e| e.to_string())?;
         if !monoio::utils::detect_uring() {
@@ -48,6 +49,9 @@ impl Server {
         let workers = worker_count(&config);
         let (listeners, bound) =
             bind_all(&config.server.listen, workers).map_err(|e| e.to_string())?;
+        let admin_listener = std::net::TcpListener::bind(config.admin.listen)
+            .map_err(|e| format!("admin listen {}: {e}", config.admin.listen))?;
+        let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
         let snapshot = Arc::new(Snapshot::new(1, Arc::new(config), None));
         let (fanout, receivers) = Fanout::new(workers);
         let cores = if snapshot.config.server.pin_cores {
@@ -70,42 +74,32 @@ impl Server {
         }
         let health = HealthChecker::start(Arc::clone(&snapshot), fanout.clone())
             .map_err(|e| format!("cannot start health checker: {e}"))?;
+        let plane = Arc::new(ControlPlane::new(
+            path.to_path_buf(),
+            snapshot,
+            fanout,
+            health,
+            workers,
+        ));
+        Admin::start(admin_listener, Arc::clone(&plane))
+            .map_err(|e| format!("cannot start admin: {e}"))?;
         let proxy: Vec<String> = bound.iter().map(|a| format!("\"{a}\"")).collect();
         println!(
-            "{{\"listening\":{{\"proxy\":[{}],\"workers\":{workers}}}}}",
+            "{{\"listening\":{{\"proxy\":[{}],\"workers\":{workers},\"admin\":\"{admin_addr}\"}}}}",
             proxy.join(",")
         );
         Ok(Server {
-            config_path: path.to_path_buf(),
-            fanout,
-            snapshot,
+            plane,
             workers: handles,
-            health,
         })
     }
 
-    /// Re-read the config file and apply it to every worker; a bad file is refused
-    /// and the running config stays.
-    pub fn reload(&mut self) -> Result<u64, String> {
-        let config = Config::load(&self.config_path).map_err(|e| e.to_string())?;
-        let generation = self.snapshot.generation + 1;
-        let next = Arc::new(Snapshot::new(
-            generation,
-            Arc::new(config),
-            Some(&self.snapshot),
-        ));
-        self.fanout.broadcast(&Command::Apply(Arc::clone(&next)));
-        self.health.update(Arc::clone(&next));
-        self.snapshot = next;
-        Ok(generation)
-    }
-
     /// Block on signals until SIGTERM/SIGINT, then drain and return.
-    pub fn serve_signals(mut self) -> Result<(), String> {
+    pub fn serve_signals(self) -> Result<(), String> {
         let mut signals = Signals::new([SIGHUP, SIGINT, SIGTERM]).map_err(|e| e.to_string())?;
         for signal in signals.forever() {
             if signal == SIGHUP {
-                match self.reload() {
+                match self.plane.reload_file() {
                     Ok(generation) => {
                         eprintln!("sluice: config reloaded (generation {generation})")
                     }
@@ -126,9 +120,10 @@ impl Server {
     /// never on a worker, so it may sleep.
     #[allow(clippy::disallowed_methods)]
     pub fn shutdown(self) {
-        self.fanout.broadcast(&Command::Shutdown);
-        let deadline =
-            Instant::now() + self.snapshot.config.server.shutdown_timeout + Duration::from_secs(1);
+        self.plane.shutdown();
+        let deadline = Instant::now()
+            + self.plane.snapshot().config.server.shutdown_timeout
+            + Duration::from_secs(1);
         for handle in self.workers {
             while !handle.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(10));

@@ -76,6 +76,8 @@ pub enum Command {
     CloseIdle(SocketAddr),
     /// Stop accepting, finish in-flight requests, exit.
     Shutdown,
+    /// Send a copy of this worker's metrics (admin reads; never blocks the worker).
+    CollectMetrics(Sender<crate::metrics::WorkerMetrics>),
 }
 
 /// The control plane's end of the worker channels.

@@ -14,6 +14,7 @@ use monoio::net::TcpStream;
 use crate::http::BodyKind;
 use crate::http::answers::{Answer, write_answer};
 use crate::http::request::{MAX_HEADERS, parse_request};
+use crate::metrics::Sample;
 
 use super::ctx::{Ctx, WorkerView};
 use super::exchange::{Next, exchange};
@@ -214,6 +215,11 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
     let plan: Plan = match planned {
         Ok(p) => p,
         Err(answer) => {
+            let sample = Sample {
+                status: answer.status,
+                ..Sample::default()
+            };
+            ctx.metrics.borrow_mut().record(&sample);
             // 400-class framing errors close; 404 on a bodiless request keeps going.
             let keep = answer.status == 404 && request_has_no_body(conn, view);
             let next = answer_client(conn, ctx, answer, !keep, t.client_idle).await;
@@ -221,8 +227,23 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
             return if keep { next } else { Next::Close };
         }
     };
-    let (next, up_head) = exchange(conn, ctx, view, &plan, up_head).await;
+    let started = Instant::now();
+    let mut sample = Sample {
+        route: plan.route,
+        ..Sample::default()
+    };
+    if let BodyKind::Length(n) = plan.body {
+        sample.bytes_in = n;
+    }
+    let (next, up_head) = exchange(conn, ctx, view, &plan, up_head, &mut sample).await;
     ctx.heads.borrow_mut().put(up_head);
+    if let Next::Answer(a) = &next {
+        sample.status = a.status;
+    }
+    sample.micros = started.elapsed().as_micros() as u64;
+    if sample.status != 0 {
+        ctx.metrics.borrow_mut().record(&sample);
+    }
     match next {
         Next::Answer(answer) => {
             // The request body may still be unread: only a bodiless request keeps the connection.

@@ -11,6 +11,7 @@ use crossbeam_channel::Receiver;
 use crate::balance::Balancer;
 use crate::control::{Command, Snapshot};
 use crate::http::request::HeadLimits;
+use crate::metrics::WorkerMetrics;
 use crate::router::Classifier;
 use crate::upstream::pool::IdlePool;
 use crate::upstream::splice::PipePool;
@@ -86,6 +87,8 @@ pub struct Ctx {
     pub busy: Cell<usize>,
     /// Connections this worker accepted since start.
     pub accepted: Cell<u64>,
+    /// This worker's request metrics for the current generation.
+    pub metrics: RefCell<WorkerMetrics>,
     /// Bumped whenever buffers were used or released (requests, idle transitions),
     /// so the worker knows when it has memory to give back.
     pub activity: Cell<u64>,
@@ -95,6 +98,7 @@ impl Ctx {
     /// A context starting on `view`.
     pub fn new(worker_id: usize, view: WorkerView, commands: Receiver<Command>) -> Self {
         let buf_size = view.limits.max_header_bytes + 1;
+        let metrics = WorkerMetrics::new(&view.snapshot.config, view.snapshot.generation);
         Ctx {
             worker_id,
             view: RefCell::new(Rc::new(view)),
@@ -109,6 +113,7 @@ impl Ctx {
             busy: Cell::new(0),
             accepted: Cell::new(0),
             activity: Cell::new(0),
+            metrics: RefCell::new(metrics),
         }
     }
 
@@ -128,13 +133,20 @@ impl Ctx {
         while let Ok(cmd) = self.commands.try_recv() {
             match cmd {
                 Command::Apply(snapshot) => match WorkerView::build(snapshot, self.worker_id) {
-                    Ok(view) => *self.view.borrow_mut() = Rc::new(view),
+                    Ok(view) => {
+                        *self.metrics.borrow_mut() =
+                            WorkerMetrics::new(&view.snapshot.config, view.snapshot.generation);
+                        *self.view.borrow_mut() = Rc::new(view);
+                    }
                     Err(e) => {
                         eprintln!("sluice: worker {}: config not applied: {e}", self.worker_id)
                     }
                 },
                 Command::CloseIdle(addr) => self.idle.borrow_mut().close_server(addr),
                 Command::Shutdown => self.shutting_down.set(true),
+                Command::CollectMetrics(reply) => {
+                    let _ = reply.try_send(self.metrics.borrow().clone());
+                }
             }
         }
     }

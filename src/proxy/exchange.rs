@@ -22,6 +22,7 @@ use crate::http::answers::Answer;
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::response::{MAX_RESPONSE_HEADERS, parse_response};
 use crate::http::rewrite::{ClientDisposition, write_client_response};
+use crate::metrics::Sample;
 use crate::upstream::connect::{ConnectError, connect};
 
 use super::body::{RelayError, RelayTimeouts, relay_chunked, relay_length, relay_until_eof};
@@ -127,6 +128,7 @@ pub async fn exchange(
     view: &WorkerView,
     plan: &Plan,
     up_head: Vec<u8>,
+    report: &mut Sample,
 ) -> (Next, Vec<u8>) {
     let snap = &view.snapshot;
     consume(&mut conn.buf, plan.head_len);
@@ -212,6 +214,8 @@ pub async fn exchange(
         };
         let (idx, flight) = flight;
         let server = &servers[idx];
+        report.pool = Some(pool_idx);
+        report.server = Some(idx);
         let result = attempt(
             conn,
             ctx,
@@ -227,6 +231,7 @@ pub async fn exchange(
         match result {
             Ok((next, status)) => {
                 flight.finished(ctx, status);
+                report.status = status;
                 return (next, up_head);
             }
             Err(AttemptError::Retryable { stale: true, .. })
@@ -238,6 +243,7 @@ pub async fn exchange(
             }
             Err(AttemptError::Retryable { answer, .. }) => {
                 flight.failed(ctx);
+                ctx.metrics.borrow_mut().upstream_error(pool_idx, idx);
                 if retries_left == 0 {
                     return (Next::Answer(answer), up_head);
                 }
@@ -249,6 +255,7 @@ pub async fn exchange(
             }
             Err(AttemptError::Fatal(answer)) => {
                 flight.failed(ctx);
+                ctx.metrics.borrow_mut().upstream_error(pool_idx, idx);
                 return (Next::Answer(answer), up_head);
             }
             Err(AttemptError::Close) => return (Next::Close, up_head),

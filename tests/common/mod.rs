@@ -146,6 +146,8 @@ impl Drop for TempDir {
 pub struct Sluice {
     pub proc: Proc,
     pub addr: SocketAddr,
+    /// The admin API's address.
+    pub admin: SocketAddr,
     pub dir: TempDir,
     pub config_path: PathBuf,
 }
@@ -168,12 +170,17 @@ impl Sluice {
         let stdout = child.stdout.take().map(BufReader::new);
         let mut proc = Proc { child, stdout };
         let line = first_line(&mut proc, "sluice");
-        let addr = *quoted_addrs(&line)
+        let addrs = quoted_addrs(&line);
+        let addr = *addrs
             .first()
             .unwrap_or_else(|| panic!("no address in {line}"));
+        let admin = *addrs
+            .last()
+            .unwrap_or_else(|| panic!("no admin address in {line}"));
         Sluice {
             proc,
             addr,
+            admin,
             dir,
             config_path,
         }

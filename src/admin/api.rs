@@ -1,0 +1,243 @@
+//! Admin endpoints (SPEC §6).
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::config::ConfigErrors;
+use crate::control::stats::now_ms;
+use crate::plane::{ControlPlane, ServerAction};
+
+use super::http::{Request, Response};
+use super::json::{number, string};
+use super::{prom, secret_eq};
+
+/// The dashboard page (self-contained: HTML, CSS and JS inline).
+const DASHBOARD: &str = include_str!("dashboard.html");
+/// How long a metrics read waits for the workers.
+const COLLECT_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Route one request.
+pub fn handle(plane: &ControlPlane, req: &Request) -> Response {
+    let path = req.path.split('?').next().unwrap_or("");
+    if path == "/healthz" && req.method == "GET" {
+        return Response::text(200, "ok\n");
+    }
+    let snap = plane.snapshot();
+    if let Some(token) = &snap.config.admin.token {
+        let given = req
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !secret_eq(given.trim().as_bytes(), token.as_bytes()) {
+            return Response::json(401, "{\"error\":\"missing or wrong bearer token\"}".into());
+        }
+    }
+    match (req.method.as_str(), path) {
+        ("GET", "/") => Response {
+            status: 200,
+            content_type: "text/html; charset=utf-8",
+            body: DASHBOARD.as_bytes().to_vec(),
+        },
+        ("GET", "/api/v1/status") => Response::json(200, status(plane)),
+        ("GET", "/metrics") => {
+            let m = plane.collect_metrics(COLLECT_TIMEOUT);
+            Response {
+                status: 200,
+                content_type: "text/plain; version=0.0.4",
+                body: prom::render(&snap, &m, None).into_bytes(),
+            }
+        }
+        ("GET", "/api/v1/config") => Response {
+            status: 200,
+            content_type: "application/toml",
+            body: snap.config.to_toml().into_bytes(),
+        },
+        ("POST", "/api/v1/config/validate") => match std::str::from_utf8(&req.body) {
+            Ok(text) => match crate::config::Config::from_toml_str(text) {
+                Ok(_) => Response::json(200, "{\"valid\":true,\"errors\":[]}".into()),
+                Err(e) => Response::json(400, errors_json(&e)),
+            },
+            Err(_) => Response::json(
+                400,
+                "{\"valid\":false,\"errors\":[{\"path\":\"\",\"message\":\"body is not UTF-8\"}]}"
+                    .into(),
+            ),
+        },
+        ("PUT", "/api/v1/config") => match std::str::from_utf8(&req.body) {
+            Ok(text) => match plane.apply_text(text, true) {
+                Ok(generation) => Response::json(200, format!("{{\"generation\":{generation}}}")),
+                Err(e) => Response::json(400, errors_json(&e)),
+            },
+            Err(_) => Response::json(
+                400,
+                "{\"valid\":false,\"errors\":[{\"path\":\"\",\"message\":\"body is not UTF-8\"}]}"
+                    .into(),
+            ),
+        },
+        ("POST", p) if p.starts_with("/api/v1/pools/") => server_action(plane, p),
+        (_, "/" | "/api/v1/status" | "/metrics" | "/api/v1/config" | "/api/v1/config/validate") => {
+            Response::json(405, "{\"error\":\"method not allowed\"}".into())
+        }
+        _ => Response::json(404, "{\"error\":\"not found\"}".into()),
+    }
+}
+
+fn errors_json(e: &ConfigErrors) -> String {
+    let items: Vec<String> =
+        e.0.iter()
+            .map(|x| {
+                format!(
+                    "{{\"path\":{},\"message\":{},\"text\":{}}}",
+                    string(&x.path),
+                    string(&x.message),
+                    string(&x.to_string())
+                )
+            })
+            .collect();
+    format!("{{\"valid\":false,\"errors\":[{}]}}", items.join(","))
+}
+
+/// `/api/v1/pools/{pool}/servers/{addr}/{drain|disable|enable}`.
+fn server_action(plane: &ControlPlane, path: &str) -> Response {
+    let parts: Vec<&str> = path
+        .trim_start_matches("/api/v1/pools/")
+        .split('/')
+        .collect();
+    let [pool, "servers", addr, action] = parts.as_slice() else {
+        return Response::json(404, "{\"error\":\"not found\"}".into());
+    };
+    let action = match *action {
+        "drain" => ServerAction::Drain,
+        "disable" => ServerAction::Disable,
+        "enable" => ServerAction::Enable,
+        _ => return Response::json(404, "{\"error\":\"unknown action\"}".into()),
+    };
+    let Ok(addr) = addr.parse::<SocketAddr>() else {
+        return Response::json(404, "{\"error\":\"no such server\"}".into());
+    };
+    if plane.server_action(pool, addr, action) {
+        Response::json(200, "{\"ok\":true}".into())
+    } else {
+        Response::json(404, "{\"error\":\"no such pool or server\"}".into())
+    }
+}
+
+fn percentile_ms(h: Option<&Histogram<u64>>, q: f64) -> f64 {
+    match h {
+        Some(h) if !h.is_empty() => h.value_at_quantile(q) as f64 / 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+/// `/api/v1/status`.
+fn status(plane: &ControlPlane) -> String {
+    let snap = plane.snapshot();
+    let m = plane.collect_metrics(COLLECT_TIMEOUT);
+    let c = &snap.config;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "{{\"version\":{},\"uptime_s\":{},\"workers\":{},\"generation\":{},\"pools\":[",
+        string(env!("CARGO_PKG_VERSION")),
+        plane.started.elapsed().as_secs(),
+        plane.workers,
+        snap.generation
+    );
+    let now = now_ms();
+    for (pi, (pool, stats)) in c.pools.iter().zip(&snap.servers).enumerate() {
+        if pi > 0 {
+            o.push(',');
+        }
+        let balance = format!("{:?}", pool.balance).to_ascii_lowercase();
+        let _ = write!(
+            o,
+            "{{\"name\":{},\"balance\":{},\"servers\":[",
+            string(&pool.name),
+            string(&balance)
+        );
+        for (si, s) in stats.iter().enumerate() {
+            if si > 0 {
+                o.push(',');
+            }
+            let last = s.last_check_ms.load(Ordering::Relaxed);
+            let last_check = if last == 0 {
+                "null".to_string()
+            } else {
+                format!(
+                    "{{\"ok\":{},\"ago_ms\":{}}}",
+                    s.last_check_ok.load(Ordering::Relaxed),
+                    now.saturating_sub(last)
+                )
+            };
+            let _ = write!(
+                o,
+                "{{\"addr\":\"{}\",\"weight\":{},\"state\":\"{}\",\"in_flight\":{},\"requests\":{},\"errors\":{},\"last_check\":{}}}",
+                s.addr,
+                pool.servers.get(si).map_or(1, |b| b.weight),
+                s.state().as_str(),
+                s.in_flight.load(Ordering::Relaxed),
+                s.requests.load(Ordering::Relaxed),
+                s.errors.load(Ordering::Relaxed),
+                last_check
+            );
+        }
+        o.push_str("]}");
+    }
+    o.push_str("],\"routes\":[");
+    let slots = c.routes.len() + 1;
+    for slot in 0..slots {
+        let (name, pool) = if slot == 0 {
+            (
+                "default".to_string(),
+                c.default_pool
+                    .map(|p| c.pools[p].name.clone())
+                    .unwrap_or_default(),
+            )
+        } else {
+            let r = &c.routes[slot - 1];
+            (r.name.clone(), c.pools[r.pool].name.clone())
+        };
+        let mut counts = [0u64; 5];
+        for server in 0..=m.servers {
+            let x = m.requests_at(slot, server);
+            for k in 0..5 {
+                counts[k] += x[k];
+            }
+        }
+        let mut merged: Option<Histogram<u64>> = None;
+        for p in 0..c.pools.len() {
+            if let Some(h) = m.latency_at(slot, p) {
+                match merged.as_mut() {
+                    Some(acc) => {
+                        let _ = acc.add(h);
+                    }
+                    None => merged = Some(h.clone()),
+                }
+            }
+        }
+        if slot > 0 {
+            o.push(',');
+        }
+        let _ = write!(
+            o,
+            "{{\"name\":{},\"pool\":{},\"requests\":{},\"errors\":{},\"status\":{{\"1xx\":{},\"2xx\":{},\"3xx\":{},\"4xx\":{},\"5xx\":{}}},\"p50_ms\":{},\"p99_ms\":{}}}",
+            string(&name),
+            string(&pool),
+            counts.iter().sum::<u64>(),
+            counts[4],
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3],
+            counts[4],
+            number(percentile_ms(merged.as_ref(), 0.5)),
+            number(percentile_ms(merged.as_ref(), 0.99))
+        );
+    }
+    o.push_str("]}");
+    o
+}
