@@ -1,4 +1,5 @@
-//! Admin endpoints (SPEC §6).
+//! Admin endpoints (SPEC §6). `GET /healthz` and the dashboard shell `GET /` are
+//! open; every data and action endpoint needs the bearer token.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -25,6 +26,15 @@ pub fn handle(plane: &ControlPlane, req: &Request) -> Response {
     let path = req.path.split('?').next().unwrap_or("");
     if path == "/healthz" && req.method == "GET" {
         return Response::text(200, "ok\n");
+    }
+    // The dashboard shell holds no data and must load to ask for the token; every
+    // call it makes for data carries the token.
+    if path == "/" && req.method == "GET" {
+        return Response {
+            status: 200,
+            content_type: "text/html; charset=utf-8",
+            body: DASHBOARD.as_bytes().to_vec(),
+        };
     }
     let snap = plane.snapshot();
     if let Some(token) = &snap.config.admin.token {
@@ -116,6 +126,8 @@ fn server_action(plane: &ControlPlane, path: &str) -> Response {
         "enable" => ServerAction::Enable,
         _ => return Response::json(404, "{\"error\":\"unknown action\"}".into()),
     };
+    let (pool, addr) = (percent_decode(pool), percent_decode(addr));
+    let pool = pool.as_str();
     let Ok(addr) = addr.parse::<SocketAddr>() else {
         return Response::json(404, "{\"error\":\"no such server\"}".into());
     };
@@ -124,6 +136,31 @@ fn server_action(plane: &ControlPlane, path: &str) -> Response {
     } else {
         Response::json(404, "{\"error\":\"no such pool or server\"}".into())
     }
+}
+
+/// Decode `%XX` escapes in a path segment (browsers escape `:` in addresses).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|&c| hex(c)),
+            b.get(i + 2).and_then(|&c| hex(c)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn percentile_ms(h: Option<&Histogram<u64>>, q: f64) -> f64 {
@@ -152,12 +189,12 @@ fn status(plane: &ControlPlane) -> String {
         if pi > 0 {
             o.push(',');
         }
-        let balance = format!("{:?}", pool.balance).to_ascii_lowercase();
+        let balance = pool.balance.as_str();
         let _ = write!(
             o,
             "{{\"name\":{},\"balance\":{},\"servers\":[",
             string(&pool.name),
-            string(&balance)
+            string(balance)
         );
         for (si, s) in stats.iter().enumerate() {
             if si > 0 {

@@ -21,9 +21,9 @@ pub struct RawConfig {
     pub admin: RawAdmin,
     #[serde(default)]
     pub log: RawLog,
-    #[serde(default, rename = "pool")]
+    #[serde(default, rename = "pool", skip_serializing_if = "Vec::is_empty")]
     pub pools: Vec<RawPool>,
-    #[serde(default, rename = "route")]
+    #[serde(default, rename = "route", skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RawRoute>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<RawDefault>,

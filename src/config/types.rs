@@ -97,6 +97,19 @@ pub enum Balance {
     Random,
 }
 
+impl Balance {
+    /// The name used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Balance::RoundRobin => "round_robin",
+            Balance::LeastConn => "least_conn",
+            Balance::P2c => "p2c",
+            Balance::ConsistentHash => "consistent_hash",
+            Balance::Random => "random",
+        }
+    }
+}
+
 /// `pool.hash_on`: what a consistent-hash pool hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HashOn {

@@ -1,0 +1,35 @@
+"""Drive the dashboard in headless Chromium: enter the token, see the pools, click
+drain on one server, wait for its state to show, save a screenshot.
+usage: dashboard.py ADMIN_URL TOKEN POOL ADDR SCREENSHOT USER_DATA_DIR"""
+import sys
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+admin, token, pool, addr, shot, user_dir = sys.argv[1:7]
+opts = Options()
+opts.binary_location = "/usr/bin/chromium"
+for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+          "--disable-quic", f"--user-data-dir={user_dir}", "--window-size=1400,1100"]:
+    opts.add_argument(a)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+try:
+    driver.set_page_load_timeout(20)
+    driver.get(admin + "/")
+    driver.find_element(By.ID, "token").send_keys(token)
+    driver.find_element(By.ID, "login-btn").click()
+    row = f'#pools tr[data-pool="{pool}"][data-addr="{addr}"]'
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
+    assert driver.execute_script("return sessionStorage.getItem('sluice-token')") == token
+    driver.find_element(By.CSS_SELECTOR, row + " button.drain").click()
+    WebDriverWait(driver, 10).until(lambda d: "draining" in d.find_element(By.CSS_SELECTOR, row + " .state").text)
+    # Let the chart draw a few points, then keep the evidence.
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "#routes tbody").text != "")
+    driver.save_screenshot(shot)
+    print("ok")
+finally:
+    driver.quit()
