@@ -9,6 +9,7 @@
 //! - `balance`: per-worker choice of a server inside a pool.
 //! - `control`: shared snapshots, per-server atomics, crossbeam fan-out to workers.
 //! - `health`: active checks on their own thread; rise/fall hysteresis.
+//! - `access_log`: JSON access log written by its own thread; workers never block on it.
 //! - `upstream`: timed connects, per-worker keep-alive pools, splice.
 //! - `proxy`: the per-connection state machine (read, plan, exchange, relay).
 //! - `os`: process knobs needing raw calls (mimalloc purge, open-files limit).
@@ -19,6 +20,7 @@
 //! - `server`: process start-up, bound-address line, signals, reload, shutdown.
 #![deny(unsafe_code)]
 
+pub mod access_log;
 pub mod admin;
 pub mod balance;
 pub mod config;

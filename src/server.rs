@@ -46,6 +46,8 @@ impl Server {
             );
         }
         crate::os::raise_fd_limit();
+        crate::access_log::AccessLogger::start(&config.log.access)
+            .map_err(|e| format!("log.access: {e}"))?;
         let workers = worker_count(&config);
         let (listeners, bound) =
             bind_all(&config.server.listen, workers).map_err(|e| e.to_string())?;

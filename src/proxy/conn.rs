@@ -5,12 +5,13 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use monoio::buf::IoBufMut;
 use monoio::io::{CancelableAsyncReadRent, Canceller};
 use monoio::net::TcpStream;
 
+use crate::access_log::{AccessLogger, Record};
 use crate::http::BodyKind;
 use crate::http::answers::{Answer, write_answer};
 use crate::http::request::{MAX_HEADERS, parse_request};
@@ -36,6 +37,8 @@ pub struct ClientConn {
     pub buf: Vec<u8>,
     /// The peer address as text, for X-Forwarded-For.
     pub ip: String,
+    /// The peer address.
+    pub peer: SocketAddr,
     /// Scratch for the normalised path.
     pub path: Vec<u8>,
 }
@@ -60,6 +63,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) {
         stream,
         buf: Vec::new(),
         ip: peer.ip().to_string(),
+        peer,
         path: Vec::new(),
     };
     let mut first = true;
@@ -182,11 +186,15 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
     let t = view.snapshot.config.server.timeouts;
     let deadline = Instant::now() + t.client_header;
     let mut up_head = ctx.heads.borrow_mut().take();
+    let mut method = [0u8; 16];
+    let started = Instant::now();
     let planned = loop {
         if !conn.buf.is_empty() {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             match parse_request(&conn.buf, &mut headers, &view.limits) {
                 Ok(Some(head)) => {
+                    let n = head.method.len().min(15);
+                    method[..n].copy_from_slice(&head.method.as_bytes()[..n]);
                     break prepare(
                         &head,
                         view,
@@ -217,9 +225,13 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
         Err(answer) => {
             let sample = Sample {
                 status: answer.status,
+                micros: started.elapsed().as_micros() as u64,
                 ..Sample::default()
             };
             ctx.metrics.borrow_mut().record(&sample);
+            if let Some(log) = AccessLogger::get() {
+                log.log(access_record(conn, view, &method, None, &sample));
+            }
             // 400-class framing errors close; 404 on a bodiless request keeps going.
             let keep = answer.status == 404 && request_has_no_body(conn, view);
             let next = answer_client(conn, ctx, answer, !keep, t.client_idle).await;
@@ -227,7 +239,6 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
             return if keep { next } else { Next::Close };
         }
     };
-    let started = Instant::now();
     let mut sample = Sample {
         route: plan.route,
         ..Sample::default()
@@ -243,6 +254,9 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
     sample.micros = started.elapsed().as_micros() as u64;
     if sample.status != 0 {
         ctx.metrics.borrow_mut().record(&sample);
+        if let Some(log) = AccessLogger::get() {
+            log.log(access_record(conn, view, &plan.method, plan.route, &sample));
+        }
     }
     match next {
         Next::Answer(answer) => {
@@ -252,6 +266,35 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
             if keep { n } else { Next::Close }
         }
         other => other,
+    }
+}
+
+/// The access-log record of a finished request (built only when logging is on).
+fn access_record(
+    conn: &ClientConn,
+    view: &WorkerView,
+    method: &[u8; 16],
+    route: Option<usize>,
+    s: &Sample,
+) -> Record {
+    let c = &view.snapshot.config;
+    let len = method.iter().position(|&b| b == 0).unwrap_or(method.len());
+    Record {
+        time: SystemTime::now(),
+        client: conn.peer.ip(),
+        method: String::from_utf8_lossy(&method[..len]).into_owned(),
+        path: String::from_utf8_lossy(&conn.path).into_owned(),
+        route: route.and_then(|r| c.routes.get(r)).map(|r| r.name.clone()),
+        pool: s.pool.and_then(|p| c.pools.get(p)).map(|p| p.name.clone()),
+        server: s
+            .pool
+            .zip(s.server)
+            .and_then(|(p, i)| c.pools.get(p)?.servers.get(i))
+            .map(|b| b.addr.to_string()),
+        status: s.status,
+        bytes_in: s.bytes_in,
+        bytes_out: s.bytes_out,
+        duration_us: s.micros,
     }
 }
 

@@ -229,9 +229,10 @@ pub async fn exchange(
         )
         .await;
         match result {
-            Ok((next, status)) => {
+            Ok((next, status, bytes)) => {
                 flight.finished(ctx, status);
                 report.status = status;
+                report.bytes_out = bytes;
                 return (next, up_head);
             }
             Err(AttemptError::Retryable { stale: true, .. })
@@ -275,7 +276,7 @@ async fn attempt(
     up_head: &mut Vec<u8>,
     replayable: bool,
     sent_continue: &mut bool,
-) -> Result<(Next, u16), AttemptError> {
+) -> Result<(Next, u16, u64), AttemptError> {
     let config = &view.snapshot.config;
     let t = config.server.timeouts;
     let pool = &config.pools[pool_idx];
@@ -364,7 +365,7 @@ async fn attempt(
         consume(&mut conn.buf, n as usize);
     }
     if outcome.upgraded {
-        return Ok((Next::Upgrade(up, outcome.upbuf), 101));
+        return Ok((Next::Upgrade(up, outcome.upbuf), 101, 0));
     }
     if outcome.reusable && outcome.upbuf.is_empty() && server.is_up() {
         ctx.idle
@@ -377,7 +378,7 @@ async fn attempt(
     } else {
         Next::Close
     };
-    Ok((next, outcome.status))
+    Ok((next, outcome.status, outcome.bytes))
 }
 
 /// Map a request-body relay failure.
@@ -407,6 +408,8 @@ struct Outcome {
     upbuf: Vec<u8>,
     /// Final status.
     status: u16,
+    /// Response body bytes when the length was known.
+    bytes: u64,
 }
 
 /// Read the response head (forwarding interim answers), send it, relay the body.
@@ -527,6 +530,7 @@ async fn respond(
                 upgraded: true,
                 upbuf,
                 status,
+                bytes: 0,
             });
         }
         let relay_down = RelayTimeouts {
@@ -577,6 +581,7 @@ async fn respond(
                 upgraded: false,
                 upbuf,
                 status,
+                bytes: if let BodyKind::Length(n) = body { n } else { 0 },
             }),
             // The response already started: the only honest signal left is a close.
             Err(_) => Err(AttemptError::Close),

@@ -18,17 +18,17 @@ for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-backgrou
     opts.add_argument(a)
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 try:
-    driver.set_page_load_timeout(20)
+    driver.set_page_load_timeout(60)
     driver.get(admin + "/")
     driver.find_element(By.ID, "token").send_keys(token)
     driver.find_element(By.ID, "login-btn").click()
     row = f'#pools tr[data-pool="{pool}"][data-addr="{addr}"]'
-    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
     assert driver.execute_script("return sessionStorage.getItem('sluice-token')") == token
     driver.find_element(By.CSS_SELECTOR, row + " button.drain").click()
-    WebDriverWait(driver, 10).until(lambda d: "draining" in d.find_element(By.CSS_SELECTOR, row + " .state").text)
+    WebDriverWait(driver, 30).until(lambda d: "draining" in d.find_element(By.CSS_SELECTOR, row + " .state").text)
     # Let the chart draw a few points, then keep the evidence.
-    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "#routes tbody").text != "")
+    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#routes tbody").text != "")
     driver.save_screenshot(shot)
     print("ok")
 finally:

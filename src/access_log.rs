@@ -1,0 +1,201 @@
+//! The access log (SPEC §7): one JSON object per request, written by a dedicated
+//! thread. Workers hand a finished record over a bounded crossbeam channel with
+//! `try_send`; when the writer falls behind (a slow disk), records are dropped and
+//! counted rather than ever blocking a worker.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use crate::config::AccessLog;
+
+/// Records waiting for the writer, at most.
+const QUEUE: usize = 65_536;
+
+/// One finished request.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub time: SystemTime,
+    pub client: IpAddr,
+    pub method: String,
+    pub path: String,
+    pub route: Option<String>,
+    pub pool: Option<String>,
+    pub server: Option<String>,
+    pub status: u16,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub duration_us: u64,
+}
+
+/// The workers' end of the log.
+#[derive(Clone)]
+pub struct AccessLogger {
+    tx: Sender<Record>,
+    dropped: Arc<AtomicU64>,
+}
+
+static GLOBAL: OnceLock<AccessLogger> = OnceLock::new();
+
+impl AccessLogger {
+    /// Start the writer thread for `target` (nothing for `Off`) and make it the
+    /// process's logger.
+    pub fn start(target: &AccessLog) -> std::io::Result<()> {
+        let out: Box<dyn Write + Send> = match target {
+            AccessLog::Off => return Ok(()),
+            AccessLog::Stdout => Box::new(std::io::stdout()),
+            AccessLog::File(p) => Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?,
+            ),
+        };
+        let (tx, rx) = crossbeam_channel::bounded(QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let logger = AccessLogger {
+            tx,
+            dropped: Arc::clone(&dropped),
+        };
+        std::thread::Builder::new()
+            .name("sluice-accesslog".into())
+            .spawn(move || write_loop(rx, out, dropped))?;
+        let _ = GLOBAL.set(logger);
+        Ok(())
+    }
+
+    /// The process's logger, when access logging is on.
+    pub fn get() -> Option<&'static AccessLogger> {
+        GLOBAL.get()
+    }
+
+    /// Hand over a record; never blocks.
+    pub fn log(&self, r: Record) {
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(r) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[allow(clippy::disallowed_methods)] // the writer thread is the one place allowed to block
+fn write_loop(rx: Receiver<Record>, out: Box<dyn Write + Send>, dropped: Arc<AtomicU64>) {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut reported = 0;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(r) => {
+                let _ = out.write_all(line(&r).as_bytes());
+                while let Ok(r) = rx.try_recv() {
+                    let _ = out.write_all(line(&r).as_bytes());
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        }
+        let d = dropped.load(Ordering::Relaxed);
+        if d != reported {
+            eprintln!(
+                "sluice: access log: {} records dropped (writer too slow)",
+                d - reported
+            );
+            reported = d;
+        }
+        let _ = out.flush();
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.as_deref().map_or("null".to_string(), json_str)
+}
+
+/// One JSON line.
+pub fn line(r: &Record) -> String {
+    format!(
+        "{{\"time\":\"{}\",\"client\":\"{}\",\"method\":{},\"path\":{},\"route\":{},\"pool\":{},\"server\":{},\"status\":{},\"bytes_in\":{},\"bytes_out\":{},\"duration_us\":{}}}\n",
+        rfc3339(r.time),
+        r.client,
+        json_str(&r.method),
+        json_str(&r.path),
+        opt(&r.route),
+        opt(&r.pool),
+        opt(&r.server),
+        r.status,
+        r.bytes_in,
+        r.bytes_out,
+        r.duration_us
+    )
+}
+
+/// UTC RFC 3339 with milliseconds (civil-from-days, H. Hinnant's algorithm).
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_and_line() {
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_millis(1_764_000_000_123)),
+            "2025-11-24T16:00:00.123Z"
+        );
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let r = Record {
+            time: UNIX_EPOCH,
+            client: "127.0.0.1".parse().unwrap(),
+            method: "GET".into(),
+            path: "/a\"b".into(),
+            route: Some("r".into()),
+            pool: None,
+            server: None,
+            status: 200,
+            bytes_in: 0,
+            bytes_out: 5,
+            duration_us: 7,
+        };
+        assert_eq!(
+            line(&r),
+            "{\"time\":\"1970-01-01T00:00:00.000Z\",\"client\":\"127.0.0.1\",\"method\":\"GET\",\"path\":\"/a\\\"b\",\"route\":\"r\",\"pool\":null,\"server\":null,\"status\":200,\"bytes_in\":0,\"bytes_out\":5,\"duration_us\":7}\n"
+        );
+    }
+}
