@@ -20,6 +20,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::control::{Command, Snapshot};
 use crate::proxy::conn::serve;
 use crate::proxy::ctx::{Ctx, WorkerView};
+use crate::proxy::guard::CatchPanic;
 
 /// Kernel accept backlog per listener.
 const BACKLOG: i32 = 4096;
@@ -179,7 +180,12 @@ async fn accept_loop(
                 let ctx = Rc::clone(&ctx);
                 let conns = Arc::clone(&connections);
                 monoio::spawn(async move {
-                    serve(stream, peer, ctx).await;
+                    let id = ctx.worker_id;
+                    if CatchPanic::new(serve(stream, peer, ctx)).await.is_err() {
+                        eprintln!(
+                            "sluice: worker {id}: a connection from {peer} panicked; closed it, others unaffected"
+                        );
+                    }
                     conns.fetch_sub(1, Ordering::Relaxed);
                 });
             }

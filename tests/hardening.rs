@@ -272,3 +272,41 @@ fn two_thousand_idle_keep_alive_connections_are_served() {
         assert_eq!(c.read_response(false).expect("second answer").status, 200);
     }
 }
+
+#[test]
+fn max_connections_holds_extra_connections_in_the_backlog() {
+    let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
+    let s = Sluice::start(
+        &one_pool(&o, "o", "").replace("[server]\n", "[server]\nmax_connections = 3\n"),
+    );
+    let mut first: Vec<Conn> = (0..3).map(|_| Conn::open(s.addr)).collect();
+    for c in &mut first {
+        c.send(b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(c.read_response(false).expect("served").status, 200);
+    }
+    // A fourth connection is accepted by the kernel but waits in the backlog.
+    let mut waiting = std::net::TcpStream::connect(s.addr).expect("backlog accepts");
+    waiting
+        .write_all(b"GET /b HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        waiting.read(&mut byte).is_err(),
+        "served beyond max_connections"
+    );
+    // One closes: the waiting connection is taken and answered.
+    drop(first.pop());
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut answer = Vec::new();
+    waiting.read_to_end(&mut answer).unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}

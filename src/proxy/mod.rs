@@ -10,6 +10,7 @@ pub mod bufs;
 pub mod conn;
 pub mod ctx;
 pub mod exchange;
+pub mod guard;
 pub mod idle_timers;
 pub mod io;
 pub mod plan;
