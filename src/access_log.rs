@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::config::AccessLog;
+use crate::json::string;
 
 /// Records waiting for the writer, at most.
 const QUEUE: usize = 65_536;
@@ -108,23 +109,8 @@ fn write_loop(rx: Receiver<Record>, out: Box<dyn Write + Send>, dropped: Arc<Ato
     }
 }
 
-fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
 fn opt(s: &Option<String>) -> String {
-    s.as_deref().map_or("null".to_string(), json_str)
+    s.as_deref().map_or("null".to_string(), string)
 }
 
 /// One JSON line.
@@ -133,8 +119,8 @@ pub fn line(r: &Record) -> String {
         "{{\"time\":\"{}\",\"client\":\"{}\",\"method\":{},\"path\":{},\"route\":{},\"pool\":{},\"server\":{},\"status\":{},\"bytes_in\":{},\"bytes_out\":{},\"duration_us\":{}}}\n",
         rfc3339(r.time),
         r.client,
-        json_str(&r.method),
-        json_str(&r.path),
+        string(&r.method),
+        string(&r.path),
         opt(&r.route),
         opt(&r.pool),
         opt(&r.server),

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - `config`: `config.toml` → validated `Config`; errors name their key path.
+//! - `json`: hand-written JSON output helpers.
 //! - `http`: request/response heads, framing, chunked decoding, head rewriting, canned answers (no I/O).
 //! - `metrics`: per-worker counters and latency histograms, merged on read.
 //! - `hashring`: consistent-hash ring with bounded loads (deterministic from the config).
@@ -29,6 +30,7 @@ pub mod fuzzing;
 pub mod hashring;
 pub mod health;
 pub mod http;
+pub mod json;
 pub mod metrics;
 pub mod os;
 pub mod plane;

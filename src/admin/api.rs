@@ -13,8 +13,8 @@ use crate::control::stats::now_ms;
 use crate::plane::{ControlPlane, ServerAction};
 
 use super::http::{Request, Response};
-use super::json::{number, string};
 use super::{prom, secret_eq};
+use crate::json::{number, string};
 
 /// The dashboard page (self-contained: HTML, CSS and JS inline).
 const DASHBOARD: &str = include_str!("dashboard.html");

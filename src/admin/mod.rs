@@ -5,7 +5,6 @@
 
 mod api;
 mod http;
-mod json;
 mod prom;
 
 use std::net::TcpListener;

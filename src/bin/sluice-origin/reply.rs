@@ -6,6 +6,7 @@ use std::net::TcpStream;
 
 use crate::content::{PERIOD, RangeReq, parse_range, vod_size};
 use crate::request::Request;
+use sluice::json::string;
 
 /// Which behaviour a listener has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,21 +56,6 @@ impl Reply {
     }
 }
 
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The answer of a listener of `kind` named `name`.
 pub fn answer(kind: Kind, name: &str, req: &Request, seg_size: u64) -> Reply {
     let path = req.path();
@@ -98,13 +84,13 @@ pub fn answer(kind: Kind, name: &str, req: &Request, seg_size: u64) -> Reply {
             let headers: Vec<String> = req
                 .headers
                 .iter()
-                .map(|(k, v)| format!("[{},{}]", json_str(k), json_str(v)))
+                .map(|(k, v)| format!("[{},{}]", string(k), string(v)))
                 .collect();
             let json = format!(
                 "{{\"origin\":{},\"method\":{},\"path\":{},\"headers\":[{}],\"body_len\":{}}}",
-                json_str(name),
-                json_str(&req.method),
-                json_str(&req.target),
+                string(name),
+                string(&req.method),
+                string(&req.target),
                 headers.join(","),
                 req.body.len()
             );

@@ -1,4 +1,5 @@
-//! Writing JSON by hand for the admin API (output only, small documents).
+//! Writing JSON by hand (output only, small documents): the admin API, the access
+//! log and the demo origin share these two helpers.
 
 /// A JSON string literal.
 pub fn string(s: &str) -> String {
