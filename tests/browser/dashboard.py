@@ -25,10 +25,14 @@ try:
     row = f'#pools tr[data-pool="{pool}"][data-addr="{addr}"]'
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
     assert driver.execute_script("return sessionStorage.getItem('sluice-token')") == token
-    driver.find_element(By.CSS_SELECTOR, row + " button.drain").click()
-    WebDriverWait(driver, 30).until(lambda d: "draining" in d.find_element(By.CSS_SELECTOR, row + " .state").text)
+    # The tables are re-rendered every refresh, so look elements up and act on them
+    # in one step (a found element can go stale before it is clicked or read).
+    def in_page(js):
+        return driver.execute_script(js, row)
+    WebDriverWait(driver, 30).until(lambda d: in_page("const b = document.querySelector(arguments[0] + ' button.drain'); if (!b) return false; b.click(); return true;"))
+    WebDriverWait(driver, 30).until(lambda d: "draining" in (in_page("const s = document.querySelector(arguments[0] + ' .state'); return s ? s.textContent : '';") or ""))
     # Let the chart draw a few points, then keep the evidence.
-    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#routes tbody").text != "")
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.querySelector('#routes tbody').textContent") != "")
     driver.save_screenshot(shot)
     print("ok")
 finally:
