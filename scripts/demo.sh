@@ -40,6 +40,15 @@ show "GET /vod/movie-64m.mp4 Range 0-1MiB" -H 'Range: bytes=0-1048575' http://12
 show "GET /vod/movie-64m.mp4 Range again" -H 'Range: bytes=1048576-2097151' http://127.0.0.1:8080/vod/movie-64m.mp4
 show "GET /elsewhere (default pool)" http://127.0.0.1:8080/elsewhere
 
+echo "== admin: pools and servers =="
+curl -s -H "Authorization: Bearer $SLUICE_ADMIN_TOKEN" http://127.0.0.1:9901/api/v1/status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for p in s["pools"]:
+    servers = "  ".join("%s %s req=%d" % (v["addr"], v["state"], v["requests"]) for v in p["servers"])
+    print("  %-5s %-16s %s" % (p["name"], p["balance"], servers))
+' || true
+
 if [ "$keep" = "--keep" ]; then
   echo "sluice on http://127.0.0.1:8080, admin on http://127.0.0.1:9901 (token: $SLUICE_ADMIN_TOKEN); Ctrl-C stops"
   wait
