@@ -8,31 +8,25 @@
 //! pool's `retries`, for idempotent requests whose body is fully buffered.
 
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use monoio::net::TcpStream;
 
 use crate::balance::Pick;
-use crate::config::Passive;
 use crate::control::ServerStats;
-use crate::control::stats::now_ms;
 use crate::http::BodyKind;
 use crate::http::answers::Answer;
 use crate::http::chunked::ChunkedDecoder;
-use crate::http::response::{MAX_RESPONSE_HEADERS, parse_response};
-use crate::http::rewrite::{ClientDisposition, write_client_response};
 use crate::metrics::Sample;
 use crate::upstream::connect::{ConnectError, connect};
 
-use super::body::{RelayError, RelayTimeouts, relay_chunked, relay_length, relay_until_eof};
+use super::body::{RelayError, RelayTimeouts, relay_chunked, relay_length};
 use super::conn::ClientConn;
 use super::ctx::{Ctx, WorkerView};
-use super::io::{IoFail, consume, read_append, write_all, write_range};
+use super::io::{consume, write_all, write_range};
 use super::plan::Plan;
-
-/// Largest upstream response head we buffer.
-const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+use super::respond::respond;
+use super::slot::InFlight;
 
 /// How the client connection goes on after an exchange.
 pub enum Next {
@@ -47,71 +41,13 @@ pub enum Next {
     Upgrade(TcpStream, Vec<u8>),
 }
 
-/// A reserved slot on a server: counts the request in flight (all workers) for as
-/// long as it lives, and reports the outcome to passive outlier detection.
-struct InFlight<'a> {
-    server: &'a ServerStats,
-    passive: Option<Passive>,
-}
-
-impl<'a> InFlight<'a> {
-    /// Reserve a slot unless the server already has `max` requests in flight
-    /// (`max_conns_per_server`, process-wide, compare-and-swap: no lock).
-    fn try_start(server: &'a ServerStats, max: u32, passive: Option<Passive>) -> Option<Self> {
-        server
-            .in_flight
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()?;
-        server.requests.fetch_add(1, Ordering::Relaxed);
-        Some(InFlight { server, passive })
-    }
-
-    /// A transport-level failure at this server.
-    fn failed(&self, ctx: &Ctx) {
-        self.server.errors.fetch_add(1, Ordering::Relaxed);
-        self.passive_failure(ctx);
-    }
-
-    /// Count toward passive ejection; eject when the run reaches the threshold.
-    fn passive_failure(&self, ctx: &Ctx) {
-        if let Some(p) = self.passive
-            && self.server.record_failure(p.consecutive_failures)
-        {
-            self.server
-                .eject_until(now_ms() + p.eject_for.as_millis() as u64);
-            ctx.idle.borrow_mut().close_server(self.server.addr);
-            eprintln!(
-                "sluice: passive: {} ejected for {:?}",
-                self.server.addr, p.eject_for
-            );
-        }
-    }
-
-    /// A response was relayed: `status` counts as a failure when `count_5xx` asks.
-    fn finished(&self, ctx: &Ctx, status: u16) {
-        match self.passive {
-            Some(p) if p.count_5xx && status >= 500 => self.passive_failure(ctx),
-            Some(_) => self.server.record_success(),
-            None => {}
-        }
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.server.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// How far `fallback` pools are followed.
 const MAX_FALLBACK_HOPS: u32 = 4;
 /// Poll interval while queued for a free slot.
 const QUEUE_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// What went wrong on one attempt, before anything reached the client.
-enum AttemptError {
+pub(super) enum AttemptError {
     /// Can be retried: nothing of the response was seen. `stale` = it was a reused
     /// pooled connection.
     Retryable { stale: bool, answer: Answer },
@@ -393,198 +329,5 @@ fn body_sent(r: Result<(), RelayError>) -> Result<(), AttemptError> {
             502,
             "upstream_send_failed",
         ))),
-    }
-}
-
-/// How a response went, for the caller to decide about both connections.
-struct Outcome {
-    /// The client connection may carry another request.
-    keep: bool,
-    /// The upstream connection may carry another request (if `upbuf` is empty).
-    reusable: bool,
-    /// 101 was sent: tunnel from now on.
-    upgraded: bool,
-    /// Upstream bytes read past the response.
-    upbuf: Vec<u8>,
-    /// Final status.
-    status: u16,
-    /// Response body bytes when the length was known.
-    bytes: u64,
-}
-
-/// Read the response head (forwarding interim answers), send it, relay the body.
-async fn respond(
-    conn: &mut ClientConn,
-    ctx: &Rc<Ctx>,
-    view: &WorkerView,
-    plan: &Plan,
-    up: &mut TcpStream,
-    mut upbuf: Vec<u8>,
-    reused: bool,
-) -> Result<Outcome, AttemptError> {
-    let t = view.snapshot.config.server.timeouts;
-    let mut out = ctx.bufs.borrow_mut().take();
-    let mut seen_bytes = false;
-    let mut need_read = true;
-    let client_keep = plan.keep_alive && !ctx.shutting_down.get();
-    loop {
-        let r = if need_read {
-            let (r, b) = read_append(up, upbuf, t.upstream_response).await;
-            upbuf = b;
-            r
-        } else {
-            Ok(upbuf.len())
-        };
-        need_read = true;
-        match r {
-            Ok(_) => seen_bytes = true,
-            Err(IoFail::Timeout) => {
-                return Err(AttemptError::Fatal(Answer::new(504, "upstream_timeout")));
-            }
-            Err(IoFail::Eof | IoFail::Io(_)) if !seen_bytes => {
-                return Err(AttemptError::Retryable {
-                    stale: reused,
-                    answer: Answer::new(502, "upstream_reset"),
-                });
-            }
-            Err(_) => {
-                return Err(AttemptError::Fatal(Answer::new(
-                    502,
-                    "upstream_bad_response",
-                )));
-            }
-        }
-        // Parse in a block so the header array is not held across an await.
-        let parsed = {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-            match parse_response(&upbuf, &mut headers, plan.is_head, MAX_RESPONSE_HEAD) {
-                Ok(None) => None,
-                Err(_) => {
-                    return Err(AttemptError::Fatal(Answer::new(
-                        502,
-                        "upstream_bad_response",
-                    )));
-                }
-                Ok(Some(resp)) => {
-                    let interim = resp.is_interim();
-                    let upgrade = resp.status == 101;
-                    if upgrade && !plan.upgrade {
-                        return Err(AttemptError::Fatal(Answer::new(
-                            502,
-                            "upstream_bad_response",
-                        )));
-                    }
-                    let dechunk = resp.body == BodyKind::Chunked && plan.minor_version == 0;
-                    let keep = client_keep && resp.body != BodyKind::Close && !dechunk;
-                    let disposition = match (upgrade, keep, plan.minor_version) {
-                        (true, _, _) => ClientDisposition::Upgrade,
-                        (false, true, 0) => ClientDisposition::KeepAlive10,
-                        (false, true, _) => ClientDisposition::KeepAlive,
-                        (false, false, _) => ClientDisposition::Close,
-                    };
-                    if interim {
-                        write_client_response(&mut out, &resp, ClientDisposition::KeepAlive, false);
-                    } else {
-                        write_client_response(&mut out, &resp, disposition, dechunk);
-                    }
-                    Some((
-                        resp.head_len,
-                        resp.status,
-                        resp.body,
-                        resp.reusable,
-                        interim,
-                        upgrade,
-                        keep,
-                        dechunk,
-                    ))
-                }
-            }
-        };
-        let Some((head_len, status, body, reusable, interim, upgrade, keep, dechunk)) = parsed
-        else {
-            continue;
-        };
-        consume(&mut upbuf, head_len);
-        if interim {
-            // 100 Continue was already answered by sluice; other 1xx go to HTTP/1.1 clients.
-            if status != 100 && plan.minor_version == 1 {
-                let (r, o) = write_all(&mut conn.stream, out, t.client_idle).await;
-                out = o;
-                if r.is_err() {
-                    return Err(AttemptError::Close);
-                }
-            }
-            // Bytes already buffered are parsed before reading again.
-            need_read = upbuf.is_empty();
-            continue;
-        }
-        if upgrade {
-            let (r, o) = write_all(&mut conn.stream, out, t.client_idle).await;
-            ctx.bufs.borrow_mut().put(o);
-            if r.is_err() {
-                return Err(AttemptError::Close);
-            }
-            return Ok(Outcome {
-                keep: false,
-                reusable: false,
-                upgraded: true,
-                upbuf,
-                status,
-                bytes: 0,
-            });
-        }
-        let relay_down = RelayTimeouts {
-            read: t.upstream_response,
-            write: t.client_idle,
-        };
-        // Small bodies already read go out with the head in one write.
-        let (r, body_result) = match body {
-            BodyKind::Length(n) if (upbuf.len() as u64) >= n => {
-                out.extend_from_slice(&upbuf[..n as usize]);
-                consume(&mut upbuf, n as usize);
-                let (r, o) = write_all(&mut conn.stream, out, t.client_idle).await;
-                out = o;
-                (r, Ok(()))
-            }
-            _ => {
-                let (r, o) = write_all(&mut conn.stream, out, t.client_idle).await;
-                out = o;
-                if r.is_err() {
-                    (r, Ok(()))
-                } else {
-                    let (br, b) = match body {
-                        BodyKind::None => (Ok(()), upbuf),
-                        BodyKind::Length(n) => {
-                            relay_length(up, &mut conn.stream, upbuf, n, &ctx.pipes, relay_down)
-                                .await
-                        }
-                        BodyKind::Chunked => {
-                            relay_chunked(up, &mut conn.stream, upbuf, dechunk, relay_down).await
-                        }
-                        BodyKind::Close => {
-                            relay_until_eof(up, &mut conn.stream, upbuf, relay_down).await
-                        }
-                    };
-                    upbuf = b;
-                    (Ok(()), br)
-                }
-            }
-        };
-        ctx.bufs.borrow_mut().put(out);
-        if r.is_err() {
-            return Err(AttemptError::Close);
-        }
-        return match body_result {
-            Ok(()) => Ok(Outcome {
-                keep,
-                reusable,
-                upgraded: false,
-                upbuf,
-                status,
-                bytes: if let BodyKind::Length(n) = body { n } else { 0 },
-            }),
-            // The response already started: the only honest signal left is a close.
-            Err(_) => Err(AttemptError::Close),
-        };
     }
 }

@@ -14,4 +14,6 @@ pub mod guard;
 pub mod idle_timers;
 pub mod io;
 pub mod plan;
+pub mod respond;
+pub mod slot;
 pub mod tunnel;
