@@ -14,6 +14,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const USAGE: &str = "usage: sluice [-c FILE]        run the load balancer (FILE defaults to ./config.toml)\n       sluice check [-c FILE]  validate FILE, print every error with its key path";
 
 fn main() -> ExitCode {
+    sluice::os::configure_allocator();
     let mut args = std::env::args().skip(1);
     let mut check = false;
     let mut path = PathBuf::from("config.toml");
