@@ -146,6 +146,9 @@ async fn hot_read(conn: &mut ClientConn, ctx: &Rc<Ctx>, window: Duration) -> Hot
     };
     let cap = buf.capacity();
     let canceller = Canceller::new();
+    // The window ends on the worker's coarse idle deadline (one tick of resolution),
+    // not a monoio timer: no timer-wheel entry per request.
+    let expiry = ctx.idle_timers.expiry(Instant::now() + window);
     let (r, slice) = {
         let read = conn
             .stream
@@ -153,7 +156,7 @@ async fn hot_read(conn: &mut ClientConn, ctx: &Rc<Ctx>, window: Duration) -> Hot
         let mut read = std::pin::pin!(read);
         monoio::select! {
             done = &mut read => done,
-            _ = monoio::time::sleep(window) => {
+            _ = expiry => {
                 let _cancelled = canceller.cancel();
                 read.await
             }
