@@ -4,6 +4,9 @@
 # load (sluice-load) pinned to CPU 1, proxies alternating over rounds; medians and
 # ratios go to bench/RESULTS.md. Kills only the processes it started.
 # Usage: scripts/compare.sh [ROUNDS] [SECONDS]   (defaults 3 and 5)
+# For a quick A/B while tuning: PROXIES="sluice haproxy" WORKLOADS="small-1k vod-1m"
+# MICRO=0 REPORT=/tmp/ab.md scripts/compare.sh 2 5 (workloads: small-1k small-1k-fixed
+# vod-1m media-mix idle).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
@@ -176,22 +179,24 @@ idle_rss() { # proxy round
   python3 ../shared/bench/idle-conns.py "$PORT" "$pid" "$IDLE_CONNS" > "$WORK/out/$1-idle-$2.txt" 2>&1 || true
 }
 
-PROXIES=(sluice haproxy nginx)
+read -r -a PROXIES <<< "${PROXIES:-sluice haproxy nginx}"
+read -r -a WORKLOADS <<< "${WORKLOADS:-small-1k small-1k-fixed vod-1m media-mix idle}"
+wants() { [[ " ${WORKLOADS[*]} " == *" $1 "* ]]; }
 for round in $(seq "$ROUNDS"); do
   for proxy in "${PROXIES[@]}"; do
     echo "round $round: $proxy" >&2
     start_proxy "$proxy"
-    run_load "$proxy" "$round" small-1k small-1k
-    run_load "$proxy" "$round" small-1k-fixed small-1k --mode open --rate "$FIXED_RATE"
-    run_load "$proxy" "$round" vod-1m vod-1m
-    run_load "$proxy" "$round" media-mix media-mix
-    idle_rss "$proxy" "$round"
+    if wants small-1k; then run_load "$proxy" "$round" small-1k small-1k; fi
+    if wants small-1k-fixed; then run_load "$proxy" "$round" small-1k-fixed small-1k --mode open --rate "$FIXED_RATE"; fi
+    if wants vod-1m; then run_load "$proxy" "$round" vod-1m vod-1m; fi
+    if wants media-mix; then run_load "$proxy" "$round" media-mix media-mix; fi
+    if wants idle; then idle_rss "$proxy" "$round"; fi
     stop_proxy
   done
 done
 
 # Micro-benchmarks of the pure hot path (criterion), pinned to CPU 0.
-taskset -c 0 cargo bench --quiet --bench hot_path -- --warm-up-time 1 --measurement-time 2 2>/dev/null \
+[ "${MICRO:-1}" = 0 ] || taskset -c 0 cargo bench --quiet --bench hot_path -- --warm-up-time 1 --measurement-time 2 2>/dev/null \
   | awk '/time:/ {name=$1; if (name=="time:") name=prev; gsub(/\[/,""); for(i=1;i<=NF;i++) if ($i=="time:") print name, $(i+3), $(i+4)} {prev=$1}' > "$WORK/out/micro.txt" || true
 
 VERSIONS="sluice $(git rev-parse --short HEAD) ($(rustc --version)); $(haproxy -v | head -1); $(nginx -v 2>&1); kernel $(uname -r)"
@@ -330,9 +335,10 @@ VOD Range windows 10%).
 
 Classification target (METHOD.md): ≤ 100 ns with 50 routes — {micro_verdict}.
 """
-open("bench/RESULTS.md", "w").write(doc)
+dest = os.environ.get("REPORT", "bench/RESULTS.md")
+open(dest, "w").write(doc)
 print(table)
 print()
 print("\n".join(tl))
 PY
-echo "wrote bench/RESULTS.md" >&2
+echo "wrote ${REPORT:-bench/RESULTS.md}" >&2

@@ -18,6 +18,7 @@ use monoio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::control::{Command, Snapshot};
+use crate::proxy::bufs::KEPT_WHEN_QUIET;
 use crate::proxy::conn::serve;
 use crate::proxy::ctx::{Ctx, WorkerView};
 use crate::proxy::guard::CatchPanic;
@@ -62,6 +63,16 @@ fn reuseport_listener(addr: SocketAddr) -> io::Result<StdListener> {
     Ok(socket.into())
 }
 
+/// Ring setup for a thread-per-core worker: completions' task work (finishing a
+/// receive once data is there) runs when the worker next enters the kernel to wait,
+/// in one batch, instead of interrupting it with an inter-processor signal each
+/// time; the ring is only ever used by its own thread (single issuer).
+fn deferred_task_run() -> io_uring::Builder {
+    let mut b = io_uring::IoUring::builder();
+    b.setup_single_issuer().setup_defer_taskrun();
+    b
+}
+
 /// What a worker thread needs to start.
 pub struct WorkerSpec {
     /// Worker index.
@@ -93,8 +104,16 @@ pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
             }
             let runtime = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
                 .with_entries(RING_ENTRIES)
+                .uring_builder(deferred_task_run())
                 .enable_timer()
-                .build();
+                .build()
+                .or_else(|_| {
+                    // Kernels before 6.1 lack DEFER_TASKRUN: plain ring.
+                    monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+                        .with_entries(RING_ENTRIES)
+                        .enable_timer()
+                        .build()
+                });
             match runtime {
                 Ok(mut rt) => rt.block_on(run(spec)),
                 Err(e) => eprintln!("sluice: worker {}: cannot start runtime: {e}", spec.id),
@@ -125,7 +144,8 @@ async fn run(spec: WorkerSpec) {
         }
     }
     let mut last_sweep = Instant::now();
-    let mut last_activity = 0u64;
+    let mut last_collected = 0u64;
+    let mut last_tick_activity = 0u64;
     while !ctx.shutting_down.get() {
         monoio::time::sleep(TICK).await;
         ctx.poll_commands();
@@ -135,12 +155,17 @@ async fn run(spec: WorkerSpec) {
             ctx.idle.borrow_mut().sweep(Instant::now(), idle);
             last_sweep = Instant::now();
         }
-        // Once the worker is quiet after activity, return freed buffers to the kernel.
+        // Once the worker has been quiet for a whole tick after activity, shrink the
+        // buffer pools and return freed pages to the kernel (never under load: a
+        // purge there would only be faulted back in by the next requests).
         let activity = ctx.activity.get();
-        if activity != last_activity && ctx.busy.get() == 0 {
+        if activity == last_tick_activity && activity != last_collected && ctx.busy.get() == 0 {
+            ctx.bufs.borrow_mut().trim(KEPT_WHEN_QUIET);
+            ctx.heads.borrow_mut().trim(KEPT_WHEN_QUIET);
             crate::os::release_free_memory();
-            last_activity = activity;
+            last_collected = activity;
         }
+        last_tick_activity = activity;
     }
     // Stop accepting; let requests in progress finish within shutdown_timeout.
     let _cancelled = canceller.cancel();

@@ -55,6 +55,13 @@ impl Drop for Open {
 }
 
 /// Serve one accepted client connection until it closes.
+///
+/// The connection alternates between two phases. Active: requests are read and
+/// answered back to back (boxed, allocated once per active period rather than per
+/// request, so a busy keep-alive connection allocates nothing per request). Cold:
+/// no request within the hot window, so the active state is dropped and the task
+/// waits for readability with no buffer; this is the state an idle keep-alive
+/// connection sits in, so it is kept small.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) {
     ctx.open_connections.set(ctx.open_connections.get() + 1);
     let _open = Open(Rc::clone(&ctx));
@@ -68,53 +75,21 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) {
     };
     let mut first = true;
     loop {
-        ctx.poll_commands();
-        if ctx.shutting_down.get() {
-            break;
-        }
-        let idle_limit = {
-            let t = &ctx.view().snapshot.config.server.timeouts;
-            if first {
-                t.client_header
-            } else {
-                t.client_idle
-            }
-        };
-        if conn.buf.is_empty() {
-            // Hot: a read with a buffer for a short window (boxed: large state).
-            match Box::pin(hot_read(&mut conn, &ctx, HOT_WAIT.min(idle_limit))).await {
-                Hot::Got => {}
-                Hot::Close => break,
-                Hot::Cold => {
-                    // Cold: readiness only, no buffer; this is the state an idle
-                    // keep-alive connection sits in, so it is kept small.
-                    let deadline = Instant::now() + idle_limit.saturating_sub(HOT_WAIT);
-                    let expiry = ctx.idle_timers.expiry(deadline);
-                    let ready = monoio::select! {
-                        r = conn.stream.readable(false) => r.is_ok(),
-                        _ = expiry => false,
-                    };
-                    if !ready {
-                        break;
-                    }
-                    conn.buf = ctx.heads.borrow_mut().take();
+        match Box::pin(active(&mut conn, &ctx, &mut first)).await {
+            Phase::Cold(left) => {
+                let expiry = ctx.idle_timers.expiry(Instant::now() + left);
+                let ready = monoio::select! {
+                    r = conn.stream.readable(false) => r.is_ok(),
+                    _ = expiry => false,
+                };
+                if !ready {
+                    break;
                 }
+                conn.buf = ctx.heads.borrow_mut().take();
             }
-        }
-        first = false;
-        // Boxed so the idle connection's task stays small; the per-request state
-        // lives only while a request is in progress.
-        ctx.busy.set(ctx.busy.get() + 1);
-        let view = ctx.view();
-        let next = Box::pin(handle_request(&mut conn, &ctx, &view)).await;
-        ctx.busy.set(ctx.busy.get() - 1);
-        ctx.touch();
-        match next {
-            Next::KeepAlive => {}
-            Next::Close | Next::Answer(_) => break,
-            Next::Upgrade(up, upbuf) => {
+            Phase::Close => break,
+            Phase::Upgrade(up, upbuf, idle) => {
                 let client_buf = std::mem::take(&mut conn.buf);
-                let idle = view.snapshot.config.server.timeouts.client_idle;
                 Box::pin(tunnel(conn.stream, up, client_buf, upbuf, idle)).await;
                 return;
             }
@@ -122,6 +97,58 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) {
     }
     if conn.buf.capacity() > 0 {
         ctx.heads.borrow_mut().put(conn.buf);
+    }
+}
+
+/// How an active period of a connection ended.
+enum Phase {
+    /// No request within the hot window; wait this much longer for one.
+    Cold(Duration),
+    /// Close the connection.
+    Close,
+    /// Tunnel with this upstream connection (bytes it already sent, idle timeout).
+    Upgrade(TcpStream, Vec<u8>, Duration),
+}
+
+/// Serve requests back to back while they keep arriving within the hot window.
+async fn active(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: &mut bool) -> Phase {
+    // One canceller for every hot read of this period: monoio allocates for a new
+    // one and for its first associated read, not for later reads.
+    let mut canceller = Canceller::new();
+    loop {
+        ctx.poll_commands();
+        if ctx.shutting_down.get() {
+            return Phase::Close;
+        }
+        if conn.buf.is_empty() {
+            let idle_limit = {
+                let t = &ctx.view().snapshot.config.server.timeouts;
+                if *first {
+                    t.client_header
+                } else {
+                    t.client_idle
+                }
+            };
+            match hot_read(conn, ctx, &mut canceller, HOT_WAIT.min(idle_limit)).await {
+                Hot::Got => {}
+                Hot::Close => return Phase::Close,
+                Hot::Cold => return Phase::Cold(idle_limit.saturating_sub(HOT_WAIT)),
+            }
+        }
+        *first = false;
+        ctx.busy.set(ctx.busy.get() + 1);
+        let view = ctx.view();
+        let next = handle_request(conn, ctx, &view).await;
+        ctx.busy.set(ctx.busy.get() - 1);
+        ctx.touch();
+        match next {
+            Next::KeepAlive => {}
+            Next::Close | Next::Answer(_) => return Phase::Close,
+            Next::Upgrade(up, upbuf) => {
+                let idle = view.snapshot.config.server.timeouts.client_idle;
+                return Phase::Upgrade(up, upbuf, idle);
+            }
+        }
     }
 }
 
@@ -138,14 +165,18 @@ enum Hot {
     Cold,
 }
 
-async fn hot_read(conn: &mut ClientConn, ctx: &Rc<Ctx>, window: Duration) -> Hot {
+async fn hot_read(
+    conn: &mut ClientConn,
+    ctx: &Rc<Ctx>,
+    canceller: &mut Canceller,
+    window: Duration,
+) -> Hot {
     let buf = if conn.buf.capacity() > 0 {
         std::mem::take(&mut conn.buf)
     } else {
         ctx.heads.borrow_mut().take()
     };
     let cap = buf.capacity();
-    let canceller = Canceller::new();
     // The window ends on the worker's coarse idle deadline (one tick of resolution),
     // not a monoio timer: no timer-wheel entry per request.
     let expiry = ctx.idle_timers.expiry(Instant::now() + window);
@@ -157,7 +188,8 @@ async fn hot_read(conn: &mut ClientConn, ctx: &Rc<Ctx>, window: Duration) -> Hot
         monoio::select! {
             done = &mut read => done,
             _ = expiry => {
-                let _cancelled = canceller.cancel();
+                // `cancel` consumes the canceller and hands back a fresh one.
+                *canceller = std::mem::take(canceller).cancel();
                 read.await
             }
         }

@@ -16,7 +16,7 @@ use crate::router::Classifier;
 use crate::upstream::pool::IdlePool;
 use crate::upstream::splice::PipePool;
 
-use super::bufs::{BUF_SIZE, BufPool, HEAD_BUF_SIZE};
+use super::bufs::{BUF_SIZE, BufPool, HEAD_BUF_SIZE, MAX_POOLED_BUFS, MAX_POOLED_HEADS};
 use super::idle_timers::IdleTimers;
 
 /// A config generation compiled for this worker: its own classifier copy and
@@ -105,8 +105,8 @@ impl Ctx {
             idle: RefCell::new(IdlePool::new()),
             pipes: RefCell::new(PipePool::new()),
             idle_timers: IdleTimers::default(),
-            bufs: RefCell::new(BufPool::new(buf_size.max(BUF_SIZE))),
-            heads: RefCell::new(BufPool::new(HEAD_BUF_SIZE)),
+            bufs: RefCell::new(BufPool::new(buf_size.max(BUF_SIZE), MAX_POOLED_BUFS)),
+            heads: RefCell::new(BufPool::new(HEAD_BUF_SIZE, MAX_POOLED_HEADS)),
             commands,
             shutting_down: Cell::new(false),
             open_connections: Cell::new(0),
