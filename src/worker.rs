@@ -204,15 +204,15 @@ async fn accept_loop(
                 ctx.accepted.set(ctx.accepted.get() + 1);
                 let ctx = Rc::clone(&ctx);
                 let conns = Arc::clone(&connections);
-                monoio::spawn(async move {
-                    let id = ctx.worker_id;
-                    if CatchPanic::new(serve(stream, peer, ctx)).await.is_err() {
+                let id = ctx.worker_id;
+                monoio::spawn(CatchPanic::new(serve(stream, peer, ctx), move |outcome| {
+                    if outcome.is_err() {
                         eprintln!(
                             "sluice: worker {id}: a connection from {peer} panicked; closed it, others unaffected"
                         );
                     }
                     conns.fetch_sub(1, Ordering::Relaxed);
-                });
+                }));
             }
             Err(_) if ctx.shutting_down.get() => return,
             Err(e) => {

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod chunked;
 pub mod fields;
 pub mod headers;
+pub mod ip_text;
 pub mod path;
 pub mod request;
 pub mod response;

@@ -3,6 +3,7 @@
 //! Pipelined requests are answered in order because each request is finished before
 //! the next head is parsed from the bytes left in the buffer.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
@@ -14,6 +15,7 @@ use monoio::net::TcpStream;
 use crate::access_log::{AccessLogger, Record};
 use crate::http::BodyKind;
 use crate::http::answers::{Answer, write_answer};
+use crate::http::ip_text::IpText;
 use crate::http::request::{MAX_HEADERS, parse_request};
 use crate::metrics::Sample;
 
@@ -35,12 +37,16 @@ pub struct ClientConn {
     pub stream: TcpStream,
     /// Bytes read and not yet consumed (empty with no capacity while idle).
     pub buf: Vec<u8>,
-    /// The peer address as text, for X-Forwarded-For.
-    pub ip: String,
     /// The peer address.
     pub peer: SocketAddr,
-    /// Scratch for the normalised path.
-    pub path: Vec<u8>,
+}
+
+/// State of a connection's active period only (dropped while it idles).
+struct Scratch {
+    /// The peer address as text, for X-Forwarded-For and `client_ip` hashing.
+    ip: IpText,
+    /// The normalised path of the current request.
+    path: Vec<u8>,
 }
 
 /// Keeps the worker's open-connection count.
@@ -62,41 +68,48 @@ impl Drop for Open {
 /// no request within the hot window, so the active state is dropped and the task
 /// waits for readability with no buffer; this is the state an idle keep-alive
 /// connection sits in, so it is kept small.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) {
+///
+/// A plain function returning the future (not an `async fn`) so the connection
+/// state is built once and captured, rather than kept twice in the future (as
+/// parameters and as locals): every idle connection carries this future.
+pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Future<Output = ()> {
     ctx.open_connections.set(ctx.open_connections.get() + 1);
-    let _open = Open(Rc::clone(&ctx));
+    let open = Open(ctx);
     let _ = stream.set_nodelay(true);
     let mut conn = ClientConn {
         stream,
         buf: Vec::new(),
-        ip: peer.ip().to_string(),
         peer,
-        path: Vec::new(),
     };
-    let mut first = true;
-    loop {
-        match Box::pin(active(&mut conn, &ctx, &mut first)).await {
-            Phase::Cold(left) => {
-                let expiry = ctx.idle_timers.expiry(Instant::now() + left);
-                let ready = monoio::select! {
-                    r = conn.stream.readable(false) => r.is_ok(),
-                    _ = expiry => false,
-                };
-                if !ready {
-                    break;
+    async move {
+        let ctx = &open.0;
+        let mut first = true;
+        loop {
+            let phase = Box::pin(active(&mut conn, ctx, &mut first)).await;
+            // Only the cold wait's remaining time survives this match: the phase
+            // itself is not held across the (long) idle await below.
+            let left = match phase {
+                Phase::Cold(left) => left,
+                Phase::Close => break,
+                Phase::Upgrade(up, upbuf, idle) => {
+                    let client_buf = std::mem::take(&mut conn.buf);
+                    Box::pin(tunnel(conn.stream, up, client_buf, upbuf, idle)).await;
+                    return;
                 }
-                conn.buf = ctx.heads.borrow_mut().take();
+            };
+            let expiry = ctx.idle_timers.expiry(Instant::now() + left);
+            let ready = monoio::select! {
+                r = conn.stream.readable(false) => r.is_ok(),
+                _ = expiry => false,
+            };
+            if !ready {
+                break;
             }
-            Phase::Close => break,
-            Phase::Upgrade(up, upbuf, idle) => {
-                let client_buf = std::mem::take(&mut conn.buf);
-                Box::pin(tunnel(conn.stream, up, client_buf, upbuf, idle)).await;
-                return;
-            }
+            conn.buf = ctx.heads.borrow_mut().take();
         }
-    }
-    if conn.buf.capacity() > 0 {
-        ctx.heads.borrow_mut().put(conn.buf);
+        if conn.buf.capacity() > 0 {
+            ctx.heads.borrow_mut().put(conn.buf);
+        }
     }
 }
 
@@ -115,6 +128,10 @@ async fn active(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: &mut bool) -> Phase
     // One canceller for every hot read of this period: monoio allocates for a new
     // one and for its first associated read, not for later reads.
     let mut canceller = Canceller::new();
+    let mut scratch = Scratch {
+        ip: IpText::new(conn.peer.ip()),
+        path: Vec::new(),
+    };
     loop {
         ctx.poll_commands();
         if ctx.shutting_down.get() {
@@ -138,7 +155,7 @@ async fn active(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: &mut bool) -> Phase
         *first = false;
         ctx.busy.set(ctx.busy.get() + 1);
         let view = ctx.view();
-        let next = handle_request(conn, ctx, &view).await;
+        let next = handle_request(conn, ctx, &view, &mut scratch).await;
         ctx.busy.set(ctx.busy.get() - 1);
         ctx.touch();
         match next {
@@ -217,7 +234,12 @@ async fn hot_read(
 }
 
 /// Read, plan and serve one request. Errors sluice answers itself are written here.
-async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerView>) -> Next {
+async fn handle_request(
+    conn: &mut ClientConn,
+    ctx: &Rc<Ctx>,
+    view: &Rc<WorkerView>,
+    scratch: &mut Scratch,
+) -> Next {
     let t = view.snapshot.config.server.timeouts;
     let deadline = Instant::now() + t.client_header;
     let mut up_head = ctx.heads.borrow_mut().take();
@@ -233,8 +255,8 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
                     break prepare(
                         &head,
                         view,
-                        conn.ip.as_bytes(),
-                        &mut conn.path,
+                        scratch.ip.as_bytes(),
+                        &mut scratch.path,
                         &mut up_head,
                     );
                 }
@@ -265,7 +287,14 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
             };
             ctx.metrics.borrow_mut().record(&sample);
             if let Some(log) = AccessLogger::get() {
-                log.log(access_record(conn, view, &method, None, &sample));
+                log.log(access_record(
+                    conn,
+                    &scratch.path,
+                    view,
+                    &method,
+                    None,
+                    &sample,
+                ));
             }
             // 400-class framing errors close; 404 on a bodiless request keeps going.
             let keep = answer.status == 404 && request_has_no_body(conn, view);
@@ -290,7 +319,14 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
     if sample.status != 0 {
         ctx.metrics.borrow_mut().record(&sample);
         if let Some(log) = AccessLogger::get() {
-            log.log(access_record(conn, view, &plan.method, plan.route, &sample));
+            log.log(access_record(
+                conn,
+                &scratch.path,
+                view,
+                &plan.method,
+                plan.route,
+                &sample,
+            ));
         }
     }
     match next {
@@ -307,6 +343,7 @@ async fn handle_request(conn: &mut ClientConn, ctx: &Rc<Ctx>, view: &Rc<WorkerVi
 /// The access-log record of a finished request (built only when logging is on).
 fn access_record(
     conn: &ClientConn,
+    path: &[u8],
     view: &WorkerView,
     method: &[u8; 16],
     route: Option<usize>,
@@ -318,7 +355,7 @@ fn access_record(
         time: SystemTime::now(),
         client: conn.peer.ip(),
         method: String::from_utf8_lossy(&method[..len]).into_owned(),
-        path: String::from_utf8_lossy(&conn.path).into_owned(),
+        path: String::from_utf8_lossy(path).into_owned(),
         route: route.and_then(|r| c.routes.get(r)).map(|r| r.name.clone()),
         pool: s.pool.and_then(|p| c.pools.get(p)).map(|p| p.name.clone()),
         server: s

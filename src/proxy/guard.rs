@@ -9,31 +9,49 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// A future that turns a panic of `F` into `Err(())`.
-pub struct CatchPanic<F> {
-    inner: Pin<Box<F>>,
+pin_project_lite::pin_project! {
+    /// Runs `F`, turning a panic of it into `Err(())`, and hands the outcome to
+    /// `on_end` (which logs and releases the connection slot). The guarded future is
+    /// held inline (pinned in place, no extra allocation, no wrapping `async` block
+    /// duplicating its captures): it is the bulk of an idle connection's memory.
+    pub struct CatchPanic<F, D> {
+        #[pin]
+        inner: F,
+        on_end: Option<D>,
+    }
 }
 
-impl<F: Future<Output = ()>> CatchPanic<F> {
-    /// Guard `inner`.
-    pub fn new(inner: F) -> Self {
+impl<F: Future<Output = ()>, D: FnOnce(Result<(), ()>)> CatchPanic<F, D> {
+    /// Guard `inner`; `on_end` is called once with how it ended.
+    pub fn new(inner: F, on_end: D) -> Self {
         CatchPanic {
-            inner: Box::pin(inner),
+            inner,
+            on_end: Some(on_end),
         }
     }
 }
 
-impl<F: Future<Output = ()>> Future for CatchPanic<F> {
-    type Output = Result<(), ()>;
+impl<F: Future<Output = ()>, D: FnOnce(Result<(), ()>)> Future for CatchPanic<F, D> {
+    type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // The inner future is dropped right after a panic and never polled again, so
-        // no broken invariant of it can be observed: asserting unwind safety is sound.
-        match catch_unwind(AssertUnwindSafe(|| self.inner.as_mut().poll(cx))) {
-            Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(_) => Poll::Ready(Err(())),
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if this.on_end.is_none() {
+            // Already ended (and, after a panic, never polled again).
+            return Poll::Ready(());
         }
+        let inner = this.inner;
+        // The inner future is never polled again after a panic, so no broken
+        // invariant of it can be observed: asserting unwind safety is sound.
+        let outcome = match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(())) => Ok(()),
+            Err(_) => Err(()),
+        };
+        if let Some(on_end) = this.on_end.take() {
+            on_end(outcome);
+        }
+        Poll::Ready(())
     }
 }
 
@@ -44,14 +62,25 @@ mod tests {
 
     #[test]
     fn a_panic_becomes_an_error() {
+        use std::cell::Cell;
         let mut cx = Context::from_waker(Waker::noop());
-        let mut bad = std::pin::pin!(CatchPanic::new(async { panic!("boom") }));
+        let seen = Cell::new(None);
+        let mut bad = std::pin::pin!(CatchPanic::new(async { panic!("boom") }, |r| {
+            seen.set(Some(r))
+        }));
         let prev = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
         let r = bad.as_mut().poll(&mut cx);
         std::panic::set_hook(prev);
-        assert_eq!(r, Poll::Ready(Err(())));
-        let mut good = std::pin::pin!(CatchPanic::new(async {}));
-        assert_eq!(good.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+        assert_eq!(r, Poll::Ready(()));
+        assert_eq!(seen.take(), Some(Err(())));
+        assert_eq!(
+            bad.as_mut().poll(&mut cx),
+            Poll::Ready(()),
+            "ended stays ended"
+        );
+        let mut good = std::pin::pin!(CatchPanic::new(async {}, |r| seen.set(Some(r))));
+        assert_eq!(good.as_mut().poll(&mut cx), Poll::Ready(()));
+        assert_eq!(seen.take(), Some(Ok(())));
     }
 }
