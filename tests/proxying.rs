@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::client::{Conn, Response, get, request};
@@ -258,6 +258,57 @@ fn a_64_mib_download_arrives_byte_identical() {
     assert_eq!(r.status, 206);
     assert_eq!(r.header("content-range"), Some("bytes 1000-1999/67108864"));
     assert_eq!(r.body.len(), 1000);
+}
+
+#[test]
+fn a_spliced_body_whose_tail_comes_late_is_delivered_at_once() {
+    // The relay asks the kernel to wake it only when a large piece of a long body is
+    // buffered; the piece it waits for must never exceed what is still due. This
+    // origin sends a 1 MiB body but holds back its last 1000 bytes for 300 ms, then
+    // answers a second request on the same connection.
+    const BODY: usize = 1 << 20;
+    const TAIL: usize = 1000;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut up, _)) = listener.accept() else {
+            return;
+        };
+        let body = vec![b'x'; BODY];
+        for _ in 0..2 {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if up.read(&mut byte).unwrap_or(0) == 0 {
+                    return;
+                }
+                head.push(byte[0]);
+            }
+            let _ = write!(up, "HTTP/1.1 200 OK\r\nContent-Length: {BODY}\r\n\r\n");
+            let _ = up.write_all(&body[..BODY - TAIL]);
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = up.write_all(&body[BODY - TAIL..]);
+        }
+    });
+    let mut config = server_section(1);
+    config.push_str(&format!(
+        "[[pool]]\nname = \"p\"\nservers = [\"{origin}\"]\n[default]\npool = \"p\"\n"
+    ));
+    let s = Sluice::start(&config);
+    let mut c = Conn::open(s.addr);
+    for _ in 0..2 {
+        let started = Instant::now();
+        c.send(b"GET /movie HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.read_response(false).expect("a response");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body.len(), BODY);
+        // The origin's pause plus slack, well under the 2 s response timeout.
+        assert!(
+            started.elapsed() < Duration::from_millis(1200),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
 }
 
 fn balanced(weights: &[u32], n: usize) -> HashMap<String, usize> {

@@ -23,6 +23,11 @@ pub const SPLICE_MIN_BODY: u64 = 64 * 1024;
 const PIPE_SIZE: i32 = 1024 * 1024;
 /// Pipes kept per worker.
 const MAX_POOLED_PIPES: usize = 64;
+/// While a long body is waited for, the source socket wakes the worker only once
+/// this much is buffered (SO_RCVLOWAT; less near the body's end). One wake-up and
+/// two splices per 256 KiB instead of per arriving segment: each wake-up of an idle
+/// core costs an inter-processor interrupt, paid by the origin's core.
+const BODY_RCVLOWAT: u64 = 256 * 1024;
 
 /// A pipe's read and write ends and its capacity.
 pub struct PipePair {
@@ -124,6 +129,47 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// Sets a socket's receive low-water mark, and puts the default (1) back when
+/// dropped so a pooled connection's next response head wakes the worker at once.
+struct RcvLowat {
+    fd: RawFd,
+    current: usize,
+}
+
+impl RcvLowat {
+    fn new(fd: RawFd) -> Self {
+        RcvLowat { fd, current: 1 }
+    }
+
+    /// Ask for `bytes` (at least 1) before the socket reads as ready.
+    fn set(&mut self, bytes: usize) {
+        let bytes = bytes.max(1);
+        if bytes == self.current {
+            return;
+        }
+        let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        // SAFETY: SO_RCVLOWAT on an open socket reads one c_int from the valid `v`.
+        let r = unsafe {
+            libc::setsockopt(
+                self.fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVLOWAT,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r == 0 {
+            self.current = bytes;
+        }
+    }
+}
+
+impl Drop for RcvLowat {
+    fn drop(&mut self) {
+        self.set(1);
+    }
+}
+
 /// Move exactly `len` bytes from `src` to `dst` through `pipe`, waiting for
 /// readiness (each wait bounded by `timeout`) whenever the kernel says EAGAIN. On
 /// success the pipe is empty again; on error its contents are unknown and it must
@@ -138,6 +184,7 @@ pub async fn splice_exact(
     let (sfd, dfd) = (src.as_raw_fd(), dst.as_raw_fd());
     set_nonblocking(sfd).map_err(SpliceFail::Source)?;
     set_nonblocking(dfd).map_err(SpliceFail::Dest)?;
+    let mut lowat = RcvLowat::new(sfd);
     let mut left = len;
     while left > 0 {
         let want = (left as usize).min(pipe.capacity);
@@ -146,6 +193,8 @@ pub async fn splice_exact(
                 Ok(0) => return Err(SpliceFail::Source(io::ErrorKind::UnexpectedEof.into())),
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Never more than what is still due: the last bytes must wake us.
+                    lowat.set(left.min(BODY_RCVLOWAT) as usize);
                     match monoio::time::timeout(timeout, src.readable(false)).await {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => return Err(SpliceFail::Source(e)),

@@ -19,6 +19,7 @@ use monoio::buf::IoBufMut;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 
+use crate::discard::discard;
 use crate::profile::Mode;
 use crate::stats::ClassStats;
 use crate::zipf::{Rng, Zipf};
@@ -304,10 +305,7 @@ async fn read_response(s: &mut TcpStream, mut buf: Vec<u8>) -> (Outcome, Vec<u8>
     match framing {
         Framing::Length(len) => {
             while have < len {
-                buf.clear();
-                let (r, b) = read_more(s, buf).await;
-                buf = b;
-                match r {
+                match discard(s, len - have).await {
                     Ok(0) | Err(_) => return (Outcome::Fail(E_RESET), buf),
                     Ok(n) => have += n as u64,
                 }
@@ -323,10 +321,7 @@ async fn read_response(s: &mut TcpStream, mut buf: Vec<u8>) -> (Outcome, Vec<u8>
         }
         Framing::Close => {
             loop {
-                buf.clear();
-                let (r, b) = read_more(s, buf).await;
-                buf = b;
-                match r {
+                match discard(s, u64::MAX).await {
                     Ok(0) => break,
                     Ok(n) => have += n as u64,
                     Err(_) => return (Outcome::Fail(E_RESET), buf),

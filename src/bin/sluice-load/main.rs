@@ -8,6 +8,7 @@
 //! when the target could never be reached, 2 on bad arguments or profile.
 
 mod client;
+mod discard;
 mod profile;
 mod report;
 mod stats;
