@@ -314,6 +314,9 @@ sluice-origin for media-mix) and the load generator (`sluice-load`, pinned with
 of {rounds} rounds; every figure is the median over rounds. Runs last {int(secs)} s
 without warm-up. Idle RSS: `../shared/bench/idle-conns.py` with {idle_n}
 connections.
+sluice-load counts response bodies and discards them inside the kernel (`recv`
+with `MSG_TRUNC`, no copy to user space) for every proxy alike, so the generator
+sharing CPU 1 with the origins is less of a cap on large-body throughput.
 
 Workloads: `bench/small-1k.toml` (closed loop, 64 connections, GET /1k),
 the same open-loop at {fixed} req/s for latency at a fixed rate, `bench/vod-1m.toml`
