@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::client::get;
+use common::client::{get, request};
 use common::{Origins, Sluice, TempDir, server_section};
 
 #[test]
@@ -47,4 +47,49 @@ fn one_json_line_per_request_with_every_field() {
         "{}",
         lines[1]
     );
+}
+
+#[test]
+fn bytes_out_counts_chunked_and_close_delimited_bodies() {
+    let o = Origins::start(&["api=127.0.0.1:0,name=a"]);
+    let dir = TempDir::new();
+    let log = dir.0.join("access.log");
+    let config = server_section(1).replace(
+        "[admin]",
+        &format!("[log]\naccess = \"{}\"\n[admin]", log.display()),
+    ) + &format!(
+        "[[pool]]\nname = \"api\"\nservers = [\"{}\"]\n[default]\npool = \"api\"\n",
+        o.addr("a")
+    );
+    let s = Sluice::start(&config);
+    for framing in ["length", "chunked", "close"] {
+        let r = request(
+            s.addr,
+            &format!(
+                "GET /api/{framing} HTTP/1.1\r\nHost: t\r\nx-origin-framing: {framing}\r\nx-origin-body-size: 5000\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body.len(), 5000, "{framing}");
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let bytes_out = |framing: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("\"path\":\"/api/{framing}\"")))
+            .unwrap_or_else(|| panic!("no line for {framing} in {text}"));
+        let at = line.find("\"bytes_out\":").expect("bytes_out") + "\"bytes_out\":".len();
+        line[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .expect("a number")
+    };
+    assert_eq!(bytes_out("length"), 5000);
+    assert_eq!(bytes_out("close"), 5000);
+    // Relayed as is: the chunk framing is part of what went out.
+    let chunked = bytes_out("chunked");
+    assert!(chunked > 5000 && chunked < 5200, "{chunked}");
 }

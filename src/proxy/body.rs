@@ -89,15 +89,17 @@ pub async fn relay_length(
 }
 
 /// Relay a chunked body. With `dechunk` only the chunk data is written (for an
-/// HTTP/1.0 client; the connection is then closed to delimit the body).
+/// HTTP/1.0 client; the connection is then closed to delimit the body). Returns the
+/// body bytes written to `dst` (the chunked framing included unless de-chunking).
 pub async fn relay_chunked(
     src: &mut TcpStream,
     dst: &mut TcpStream,
     mut buf: Vec<u8>,
     dechunk: bool,
     t: RelayTimeouts,
-) -> (Result<(), RelayError>, Vec<u8>) {
+) -> (Result<u64, RelayError>, Vec<u8>) {
     let mut decoder = ChunkedDecoder::new();
+    let mut written = 0u64;
     // De-chunking (rare: HTTP/1.0 clients only) gathers the data in a second buffer.
     let mut data = Vec::new();
     loop {
@@ -111,22 +113,23 @@ pub async fn relay_chunked(
             let Ok(used) = fed else {
                 return (Err(RelayError::BadChunked), buf);
             };
-            let r = if dechunk {
+            let (r, n) = if dechunk {
                 let n = data.len();
                 let (r, d) = write_range(dst, std::mem::take(&mut data), 0, n, t.write).await;
                 data = d;
-                r
+                (r, n)
             } else {
                 let (r, b) = write_range(dst, buf, 0, used, t.write).await;
                 buf = b;
-                r
+                (r, used)
             };
             if let Err(e) = r {
                 return (Err(RelayError::Dest(e)), buf);
             }
+            written += n as u64;
             consume(&mut buf, used);
             if decoder.is_done() {
-                return (Ok(()), buf);
+                return (Ok(written), buf);
             }
         }
         let (r, b) = read_append(src, buf, t.read).await;
@@ -137,13 +140,15 @@ pub async fn relay_chunked(
     }
 }
 
-/// Relay until `src` closes (close-delimited response bodies).
+/// Relay until `src` closes (close-delimited response bodies). Returns the body
+/// bytes written to `dst`.
 pub async fn relay_until_eof(
     src: &mut TcpStream,
     dst: &mut TcpStream,
     mut buf: Vec<u8>,
     t: RelayTimeouts,
-) -> (Result<(), RelayError>, Vec<u8>) {
+) -> (Result<u64, RelayError>, Vec<u8>) {
+    let mut written = 0u64;
     loop {
         let end = buf.len();
         let (r, b) = write_range(dst, buf, 0, end, t.write).await;
@@ -151,12 +156,13 @@ pub async fn relay_until_eof(
         if let Err(e) = r {
             return (Err(RelayError::Dest(e)), buf);
         }
+        written += end as u64;
         buf.clear();
         let (r, b) = read_append(src, buf, t.read).await;
         buf = b;
         match r {
             Ok(_) => {}
-            Err(IoFail::Eof) => return (Ok(()), buf),
+            Err(IoFail::Eof) => return (Ok(written), buf),
             Err(e) => return (Err(RelayError::Source(e)), buf),
         }
     }

@@ -292,7 +292,7 @@ async fn attempt(
             let buf = std::mem::take(&mut conn.buf);
             let (r, b) = relay_chunked(&mut conn.stream, &mut up, buf, false, relay_up).await;
             conn.buf = b;
-            body_sent(r)?;
+            body_sent(r.map(|_| ()))?;
         }
     }
     let upbuf = ctx.bufs.borrow_mut().take();

@@ -32,7 +32,7 @@ pub(super) struct Outcome {
     pub upbuf: Vec<u8>,
     /// Final status.
     pub status: u16,
-    /// Response body bytes when the length was known.
+    /// Response body bytes sent to the client (as relayed: chunked framing counts).
     pub bytes: u64,
 }
 
@@ -168,19 +168,27 @@ pub(super) async fn respond(
                 consume(&mut upbuf, n as usize);
                 let (r, o) = write_all(&mut conn.stream, out, t.client_idle).await;
                 out = o;
-                (r, Ok(()))
+                (r, Ok(n))
             }
             _ => {
                 let (r, o) = write_all(&mut conn.stream, out, t.client_idle).await;
                 out = o;
                 if r.is_err() {
-                    (r, Ok(()))
+                    (r, Ok(0))
                 } else {
                     let (br, b) = match body {
-                        BodyKind::None => (Ok(()), upbuf),
+                        BodyKind::None => (Ok(0), upbuf),
                         BodyKind::Length(n) => {
-                            relay_length(up, &mut conn.stream, upbuf, n, &ctx.pipes, relay_down)
-                                .await
+                            let (r, b) = relay_length(
+                                up,
+                                &mut conn.stream,
+                                upbuf,
+                                n,
+                                &ctx.pipes,
+                                relay_down,
+                            )
+                            .await;
+                            (r.map(|()| n), b)
                         }
                         BodyKind::Chunked => {
                             relay_chunked(up, &mut conn.stream, upbuf, dechunk, relay_down).await
@@ -199,13 +207,13 @@ pub(super) async fn respond(
             return Err(AttemptError::Close);
         }
         return match body_result {
-            Ok(()) => Ok(Outcome {
+            Ok(bytes) => Ok(Outcome {
                 keep,
                 reusable,
                 upgraded: false,
                 upbuf,
                 status,
-                bytes: if let BodyKind::Length(n) = body { n } else { 0 },
+                bytes,
             }),
             // The response already started: the only honest signal left is a close.
             Err(_) => Err(AttemptError::Close),
