@@ -19,14 +19,13 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::control::{Command, Snapshot};
 use crate::proxy::bufs::KEPT_WHEN_QUIET;
+use crate::proxy::coarse_timers::TICK;
 use crate::proxy::conn::serve;
 use crate::proxy::ctx::{Ctx, WorkerView};
 use crate::proxy::guard::CatchPanic;
 
 /// Kernel accept backlog per listener.
 const BACKLOG: i32 = 4096;
-/// How often a worker looks at its control channel and sweeps idle upstreams.
-const TICK: Duration = Duration::from_millis(50);
 /// io_uring submission queue entries per worker.
 const RING_ENTRIES: u32 = 1024;
 
@@ -149,7 +148,7 @@ async fn run(spec: WorkerSpec) {
     while !ctx.shutting_down.get() {
         monoio::time::sleep(TICK).await;
         ctx.poll_commands();
-        ctx.idle_timers.fire_expired(Instant::now());
+        ctx.timers.fire_expired(Instant::now());
         if last_sweep.elapsed() >= Duration::from_secs(1) {
             let idle = ctx.view().snapshot.config.server.timeouts.upstream_idle;
             ctx.idle.borrow_mut().sweep(Instant::now(), idle);

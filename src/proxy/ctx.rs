@@ -17,7 +17,7 @@ use crate::upstream::pool::IdlePool;
 use crate::upstream::splice::PipePool;
 
 use super::bufs::{BUF_SIZE, BufPool, HEAD_BUF_SIZE, MAX_POOLED_BUFS, MAX_POOLED_HEADS};
-use super::idle_timers::IdleTimers;
+use super::coarse_timers::CoarseTimers;
 
 /// A config generation compiled for this worker: its own classifier copy and
 /// balancer state.
@@ -72,8 +72,8 @@ pub struct Ctx {
     pub idle: RefCell<IdlePool>,
     /// Empty pipes for splice.
     pub pipes: RefCell<PipePool>,
-    /// Deadlines of idle keep-alive client connections.
-    pub idle_timers: IdleTimers,
+    /// This worker's coarse deadlines (idle connections, socket timeouts).
+    pub timers: &'static CoarseTimers,
     /// Relay buffers (upstream responses, small bodies).
     pub bufs: RefCell<BufPool>,
     /// Client read buffers and request/answer heads.
@@ -104,7 +104,7 @@ impl Ctx {
             view: RefCell::new(Rc::new(view)),
             idle: RefCell::new(IdlePool::new()),
             pipes: RefCell::new(PipePool::new()),
-            idle_timers: IdleTimers::default(),
+            timers: CoarseTimers::for_this_thread(),
             bufs: RefCell::new(BufPool::new(buf_size.max(BUF_SIZE), MAX_POOLED_BUFS)),
             heads: RefCell::new(BufPool::new(HEAD_BUF_SIZE, MAX_POOLED_HEADS)),
             commands,

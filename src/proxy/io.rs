@@ -1,13 +1,16 @@
 //! Timed socket reads and writes over monoio's owned-buffer API. Buffers make a round
 //! trip through the kernel; when a timeout fires, the in-flight operation (and its
 //! buffer) is cancelled and an empty buffer is returned, because the connection is
-//! closed anyway.
+//! closed anyway. Timeouts are the worker's coarse deadlines (one tick of
+//! resolution), not a monoio timer per operation.
 
 use std::io;
 use std::time::Duration;
 
 use monoio::buf::{IoBuf, IoBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
+
+use super::coarse_timers::timed;
 
 /// How a timed operation failed.
 #[derive(Debug)]
@@ -34,11 +37,11 @@ pub async fn read_append<S: AsyncReadRent>(
         buf.reserve(len.max(4096));
     }
     let cap = buf.capacity();
-    match monoio::time::timeout(timeout, s.read(buf.slice_mut(len..cap))).await {
-        Ok((Ok(0), slice)) => (Err(IoFail::Eof), slice.into_inner()),
-        Ok((Ok(n), slice)) => (Ok(n), slice.into_inner()),
-        Ok((Err(e), slice)) => (Err(IoFail::Io(e)), slice.into_inner()),
-        Err(_) => (Err(IoFail::Timeout), Vec::new()),
+    match timed(timeout, s.read(buf.slice_mut(len..cap))).await {
+        Some((Ok(0), slice)) => (Err(IoFail::Eof), slice.into_inner()),
+        Some((Ok(n), slice)) => (Ok(n), slice.into_inner()),
+        Some((Err(e), slice)) => (Err(IoFail::Io(e)), slice.into_inner()),
+        None => (Err(IoFail::Timeout), Vec::new()),
     }
 }
 
@@ -54,10 +57,10 @@ pub async fn write_range<S: AsyncWriteRent>(
     if start >= end {
         return (Ok(()), buf);
     }
-    match monoio::time::timeout(timeout, s.write_all(buf.slice(start..end))).await {
-        Ok((Ok(_), slice)) => (Ok(()), slice.into_inner()),
-        Ok((Err(e), slice)) => (Err(IoFail::Io(e)), slice.into_inner()),
-        Err(_) => (Err(IoFail::Timeout), Vec::new()),
+    match timed(timeout, s.write_all(buf.slice(start..end))).await {
+        Some((Ok(_), slice)) => (Ok(()), slice.into_inner()),
+        Some((Err(e), slice)) => (Err(IoFail::Io(e)), slice.into_inner()),
+        None => (Err(IoFail::Timeout), Vec::new()),
     }
 }
 

@@ -7,11 +7,11 @@
 
 pub mod body;
 pub mod bufs;
+pub mod coarse_timers;
 pub mod conn;
 pub mod ctx;
 pub mod exchange;
 pub mod guard;
-pub mod idle_timers;
 pub mod io;
 pub mod plan;
 pub mod respond;
