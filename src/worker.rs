@@ -148,7 +148,7 @@ async fn run(spec: WorkerSpec) {
     while !ctx.shutting_down.get() {
         monoio::time::sleep(TICK).await;
         ctx.poll_commands();
-        ctx.timers.fire_expired(Instant::now());
+        ctx.timers.tick();
         if last_sweep.elapsed() >= Duration::from_secs(1) {
             let idle = ctx.view().snapshot.config.server.timeouts.upstream_idle;
             ctx.idle.borrow_mut().sweep(Instant::now(), idle);

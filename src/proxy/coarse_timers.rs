@@ -6,7 +6,10 @@
 //! `memmove` alone); an idle connection waiting with one would cost more than the
 //! connection itself. Instead each wait registers a deadline here (one small slot)
 //! and awaits an `Expiry`; the worker's tick (every `TICK`) wakes the waits whose
-//! deadline passed. Resolution is one tick, ample for timeouts of a second or more.
+//! deadline passed. Deadlines are counted in ticks, so registering one reads no
+//! clock; ticks are at least `TICK` apart, so a wait never ends early, and at most
+//! about a tick late (more only while the worker is overloaded). That resolution is
+//! ample for timeouts of a second or more.
 //! Each worker thread owns one set (reached by `current`), so the I/O helpers need
 //! no context passed down.
 
@@ -14,7 +17,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often the worker fires expired deadlines (their resolution); the same tick
 /// polls its control channel and sweeps idle upstream connections.
@@ -34,9 +37,11 @@ pub fn current() -> Option<&'static CoarseTimers> {
 pub async fn timed<F: Future>(timeout: Duration, fut: F) -> Option<F::Output> {
     match current() {
         Some(timers) => {
-            let expiry = timers.expiry(Instant::now() + timeout);
+            // Raced by reference: the operation's future is not moved again.
+            let mut fut = std::pin::pin!(fut);
+            let expiry = timers.expiry(timeout);
             monoio::select! {
-                out = fut => Some(out),
+                out = &mut fut => Some(out),
                 _ = expiry => None,
             }
         }
@@ -45,7 +50,8 @@ pub async fn timed<F: Future>(timeout: Duration, fut: F) -> Option<F::Output> {
 }
 
 struct Slot {
-    deadline: Instant,
+    /// The tick count at which it fires.
+    deadline: u64,
     waker: Option<Waker>,
     fired: bool,
 }
@@ -55,6 +61,8 @@ struct Slot {
 pub struct CoarseTimers {
     slots: RefCell<Vec<Option<Slot>>>,
     free: RefCell<Vec<usize>>,
+    /// Ticks counted so far.
+    ticks: Cell<u64>,
 }
 
 impl CoarseTimers {
@@ -66,11 +74,13 @@ impl CoarseTimers {
         timers
     }
 
-    /// Register a deadline; the returned future completes once it has passed (as
-    /// seen by `fire_expired`). Dropping the future frees the slot.
-    pub fn expiry(&self, deadline: Instant) -> Expiry<'_> {
+    /// Register a wait of at least `after`; the returned future completes once it
+    /// has passed (as seen by `tick`). Dropping the future frees the slot.
+    pub fn expiry(&self, after: Duration) -> Expiry<'_> {
+        // Whole ticks covering `after`, plus one for the tick already under way.
+        let ticks = after.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1;
         let slot = Slot {
-            deadline,
+            deadline: self.ticks.get() + ticks,
             waker: None,
             fired: false,
         };
@@ -88,8 +98,11 @@ impl CoarseTimers {
         Expiry { timers: self, key }
     }
 
-    /// Wake every registration whose deadline is at or before `now`.
-    pub fn fire_expired(&self, now: Instant) {
+    /// Count one tick (call every `TICK`) and wake every registration whose
+    /// deadline it reached.
+    pub fn tick(&self) {
+        let now = self.ticks.get() + 1;
+        self.ticks.set(now);
         for slot in self.slots.borrow_mut().iter_mut().flatten() {
             if !slot.fired && slot.deadline <= now {
                 slot.fired = true;
@@ -150,21 +163,30 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn fires_only_expired_and_reuses_slots() {
+    fn fires_after_enough_ticks_never_before_and_reuses_slots() {
         let t = CoarseTimers::default();
-        let now = Instant::now();
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
-        let mut soon = t.expiry(now);
-        let mut later = t.expiry(now + Duration::from_secs(60));
-        assert!(Pin::new(&mut soon).poll(&mut cx).is_pending());
-        t.fire_expired(now + Duration::from_millis(1));
+        // 120 ms = 3 ticks of 50 ms, plus the tick under way: fires on the 4th.
+        let mut soon = t.expiry(Duration::from_millis(120));
+        let mut later = t.expiry(Duration::from_secs(60));
+        for _ in 0..3 {
+            t.tick();
+            assert!(Pin::new(&mut soon).poll(&mut cx).is_pending());
+        }
+        t.tick();
         assert!(Pin::new(&mut soon).poll(&mut cx).is_ready());
         assert!(Pin::new(&mut later).poll(&mut cx).is_pending());
         drop(soon);
         assert_eq!(t.len(), 1);
-        let _again = t.expiry(now);
+        let mut zero = t.expiry(Duration::ZERO);
         assert_eq!(t.slots.borrow().len(), 2, "freed slot reused");
+        assert!(
+            Pin::new(&mut zero).poll(&mut cx).is_pending(),
+            "not within this tick"
+        );
+        t.tick();
+        assert!(Pin::new(&mut zero).poll(&mut cx).is_ready());
     }
 
     #[test]

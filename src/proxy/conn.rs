@@ -97,7 +97,7 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Future<O
                     return;
                 }
             };
-            let expiry = ctx.timers.expiry(Instant::now() + left);
+            let expiry = ctx.timers.expiry(left);
             let ready = monoio::select! {
                 r = conn.stream.readable(false) => r.is_ok(),
                 _ = expiry => false,
@@ -196,7 +196,7 @@ async fn hot_read(
     let cap = buf.capacity();
     // The window ends on the worker's coarse idle deadline (one tick of resolution),
     // not a monoio timer: no timer-wheel entry per request.
-    let expiry = ctx.timers.expiry(Instant::now() + window);
+    let expiry = ctx.timers.expiry(window);
     let (r, slice) = {
         let read = conn
             .stream
