@@ -47,10 +47,60 @@ pub fn is_hop_by_hop(name: &[u8]) -> bool {
     HOP.iter().any(|h| eq_ignore_case(name, h))
 }
 
+/// Most `Connection` tokens one message is expected to carry; more are still
+/// honoured, by rescanning the message.
+const MAX_CONNECTION_TOKENS: usize = 8;
+
+/// The tokens of a message's `Connection` headers, gathered once so that checking
+/// every forwarded header against them does not rescan the whole message (which
+/// made header forwarding quadratic in the number of headers).
+pub struct ConnectionTokens<'a, 'h> {
+    headers: &'a [httparse::Header<'h>],
+    tokens: [&'h [u8]; MAX_CONNECTION_TOKENS],
+    len: usize,
+    overflow: bool,
+}
+
+impl<'a, 'h> ConnectionTokens<'a, 'h> {
+    /// Gather the `Connection` tokens of `headers`.
+    pub fn of(headers: &'a [httparse::Header<'h>]) -> Self {
+        let mut t = ConnectionTokens {
+            headers,
+            tokens: [&[]; MAX_CONNECTION_TOKENS],
+            len: 0,
+            overflow: false,
+        };
+        for h in headers {
+            if eq_ignore_case(h.name.as_bytes(), b"connection") {
+                for token in list_items(h.value) {
+                    if t.len < MAX_CONNECTION_TOKENS {
+                        t.tokens[t.len] = token;
+                        t.len += 1;
+                    } else {
+                        t.overflow = true;
+                    }
+                }
+            }
+        }
+        t
+    }
+
+    /// Whether `name` is one of the tokens.
+    pub fn names(&self, name: &[u8]) -> bool {
+        if self.overflow {
+            return connection_has(self.headers, name);
+        }
+        self.tokens[..self.len]
+            .iter()
+            .any(|t| eq_ignore_case(t, name))
+    }
+}
+
 /// Whether a header must be dropped when forwarding: hop-by-hop, or named by a
-/// `Connection` header of the same message.
-pub fn is_dropped_on_forward(name: &[u8], headers: &[httparse::Header<'_>]) -> bool {
-    is_hop_by_hop(name) || eq_ignore_case(name, b"upgrade") || connection_has(headers, name)
+/// `Connection` header of the same message (`connection` gathered by
+/// `ConnectionTokens::of` from that message).
+pub fn is_dropped_on_forward(name: &[u8], connection: &ConnectionTokens<'_, '_>) -> bool {
+    is_hop_by_hop(name) || eq_ignore_case(name, b"upgrade") || connection.names(name)
 }
 
 /// Parse a Content-Length value: one or more comma-separated copies of the same
@@ -121,9 +171,10 @@ mod tests {
             value: b"keep-alive, X-Foo",
         }];
         assert!(connection_has(&hs, b"x-foo"));
-        assert!(is_dropped_on_forward(b"X-FOO", &hs));
-        assert!(is_dropped_on_forward(b"TE", &hs));
-        assert!(!is_dropped_on_forward(b"Host", &hs));
+        let tokens = ConnectionTokens::of(&hs);
+        assert!(is_dropped_on_forward(b"X-FOO", &tokens));
+        assert!(is_dropped_on_forward(b"TE", &tokens));
+        assert!(!is_dropped_on_forward(b"Host", &tokens));
     }
 
     #[test]
@@ -133,5 +184,19 @@ mod tests {
         v.push(b' ');
         push_decimal(&mut v, 18446744073709551615);
         assert_eq!(v, b"0 18446744073709551615");
+    }
+
+    #[test]
+    fn many_connection_tokens_are_all_honoured() {
+        let value = b"a, b, c, d, e, f, g, h, i, j";
+        let hs = [httparse::Header {
+            name: "Connection",
+            value,
+        }];
+        let tokens = ConnectionTokens::of(&hs);
+        for name in [&b"A"[..], b"h", b"i", b"J"] {
+            assert!(is_dropped_on_forward(name, &tokens), "{name:?}");
+        }
+        assert!(!is_dropped_on_forward(b"k", &tokens));
     }
 }

@@ -17,7 +17,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the worker fires expired deadlines (their resolution); the same tick
 /// polls its control channel and sweeps idle upstream connections.
@@ -56,20 +56,44 @@ struct Slot {
     fired: bool,
 }
 
-/// The deadlines of one worker.
-#[derive(Default)]
+/// The deadlines of one worker, and its clock as of the last tick.
 pub struct CoarseTimers {
     slots: RefCell<Vec<Option<Slot>>>,
     free: RefCell<Vec<usize>>,
     /// Ticks counted so far.
     ticks: Cell<u64>,
+    /// The time at the last tick (or creation).
+    now: Cell<Instant>,
+}
+
+impl Default for CoarseTimers {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl CoarseTimers {
+    /// An empty set whose clock starts now.
+    pub fn new() -> Self {
+        CoarseTimers {
+            slots: RefCell::default(),
+            free: RefCell::default(),
+            ticks: Cell::new(0),
+            now: Cell::new(Instant::now()),
+        }
+    }
+
+    /// The time as of the last tick: up to one tick old, and read without a system
+    /// call. For timestamps that only need tick resolution (idle upstream
+    /// connections' ages).
+    pub fn coarse_now(&self) -> Instant {
+        self.now.get()
+    }
+
     /// A set for the calling (worker) thread, reachable from it by `current`. It
     /// lives as long as the process: a worker thread runs until the process exits.
     pub fn for_this_thread() -> &'static CoarseTimers {
-        let timers: &'static CoarseTimers = Box::leak(Box::default());
+        let timers: &'static CoarseTimers = Box::leak(Box::new(CoarseTimers::new()));
         CURRENT.with(|c| c.set(Some(timers)));
         timers
     }
@@ -103,6 +127,7 @@ impl CoarseTimers {
     pub fn tick(&self) {
         let now = self.ticks.get() + 1;
         self.ticks.set(now);
+        self.now.set(Instant::now());
         for slot in self.slots.borrow_mut().iter_mut().flatten() {
             if !slot.fired && slot.deadline <= now {
                 slot.fired = true;
@@ -164,7 +189,7 @@ mod tests {
 
     #[test]
     fn fires_after_enough_ticks_never_before_and_reuses_slots() {
-        let t = CoarseTimers::default();
+        let t = CoarseTimers::new();
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
         // 120 ms = 3 ticks of 50 ms, plus the tick under way: fires on the 4th.

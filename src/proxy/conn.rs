@@ -241,10 +241,10 @@ async fn handle_request(
     scratch: &mut Scratch,
 ) -> Next {
     let t = view.snapshot.config.server.timeouts;
-    let deadline = Instant::now() + t.client_header;
+    let started = Instant::now();
+    let deadline = started + t.client_header;
     let mut up_head = ctx.heads.borrow_mut().take();
     let mut method = [0u8; 16];
-    let started = Instant::now();
     let planned = loop {
         if !conn.buf.is_empty() {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];

@@ -220,7 +220,7 @@ async fn attempt(
     let leased = ctx
         .idle
         .borrow_mut()
-        .lease(addr, Instant::now(), t.upstream_idle);
+        .lease(addr, ctx.timers.coarse_now(), t.upstream_idle);
     let reused = leased.is_some();
     let mut up = match leased {
         Some(s) => s,
@@ -304,9 +304,12 @@ async fn attempt(
         return Ok((Next::Upgrade(up, outcome.upbuf), 101, 0));
     }
     if outcome.reusable && outcome.upbuf.is_empty() && server.is_up() {
-        ctx.idle
-            .borrow_mut()
-            .release(addr, up, Instant::now(), pool.max_idle_per_server as usize);
+        ctx.idle.borrow_mut().release(
+            addr,
+            up,
+            ctx.timers.coarse_now(),
+            pool.max_idle_per_server as usize,
+        );
     }
     ctx.bufs.borrow_mut().put(outcome.upbuf);
     let next = if outcome.keep {
