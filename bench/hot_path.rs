@@ -10,6 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use sluice::balance::Balancer;
 use sluice::config::Config;
 use sluice::control::ServerStats;
+use sluice::http::header_slots;
 use sluice::http::path::normalize_path;
 use sluice::http::request::{HeadLimits, MAX_HEADERS, parse_request};
 use sluice::router::{Classifier, RequestView};
@@ -38,7 +39,7 @@ fn benches(c: &mut Criterion) {
     };
     c.bench_function("parse_request", |b| {
         b.iter(|| {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut headers = header_slots::<MAX_HEADERS>();
             let head = parse_request(black_box(REQUEST), &mut headers, &limits);
             black_box(head.map(|h| h.map(|h| h.head_len)).ok());
         })
@@ -50,7 +51,7 @@ fn benches(c: &mut Criterion) {
             black_box(r.is_ok());
         })
     });
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut headers = header_slots::<MAX_HEADERS>();
     let head = parse_request(REQUEST, &mut headers, &limits)
         .expect("parses")
         .expect("complete");

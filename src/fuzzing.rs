@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::http::chunked::ChunkedDecoder;
+use crate::http::header_slots;
 use crate::http::path::normalize_path;
 use crate::http::request::{HeadLimits, MAX_HEADERS, parse_request};
 use crate::http::response::{MAX_RESPONSE_HEADERS, parse_response};
@@ -19,7 +20,7 @@ const LIMITS: HeadLimits = HeadLimits {
 /// Request head parsing, framing checks and head rewriting; a head that parses at
 /// all must parse identically when split at any point (here: in half).
 pub fn request_head(data: &[u8]) {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut headers = header_slots::<MAX_HEADERS>();
     let full = parse_request(data, &mut headers, &LIMITS);
     if let Ok(Some(head)) = &full {
         assert!(head.head_len <= data.len());
@@ -28,7 +29,7 @@ pub fn request_head(data: &[u8]) {
         if normalize_path(head.path, &mut path).is_ok() {
             write_upstream_request(&mut out, head, &path, b"127.0.0.1");
             // The rewritten head is itself a valid request head with the same framing.
-            let mut again = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut again = header_slots::<MAX_HEADERS>();
             let reparsed = parse_request(
                 &out,
                 &mut again,
@@ -43,13 +44,13 @@ pub fn request_head(data: &[u8]) {
             }
         }
         let half = &data[..head.head_len / 2];
-        let mut h2 = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut h2 = header_slots::<MAX_HEADERS>();
         assert!(matches!(
             parse_request(half, &mut h2, &LIMITS),
             Ok(None) | Err(_)
         ));
     }
-    let mut rh = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+    let mut rh = header_slots::<MAX_RESPONSE_HEADERS>();
     let _ = parse_response(data, &mut rh, data.first() == Some(&b'H'), 65536);
 }
 
@@ -106,7 +107,7 @@ pub fn router(data: &[u8]) {
     thread_local! {
         static CLASSIFIER: Option<Classifier> = Config::from_toml_str(ROUTER_CONFIG).ok().and_then(|c| Classifier::compile(&c).ok());
     }
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut headers = header_slots::<MAX_HEADERS>();
     let Ok(Some(head)) = parse_request(data, &mut headers, &LIMITS) else {
         return;
     };

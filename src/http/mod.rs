@@ -12,6 +12,13 @@ pub mod request;
 pub mod response;
 pub mod rewrite;
 
+/// Storage for the parsed headers of one head, left uninitialised: httparse fills
+/// only the slots it uses, so a parse does not first write all `N` empty headers
+/// (3.2 KB for 100 slots, twice per proxied request).
+pub fn header_slots<'b, const N: usize>() -> [std::mem::MaybeUninit<httparse::Header<'b>>; N] {
+    [const { std::mem::MaybeUninit::uninit() }; N]
+}
+
 /// How a message body is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyKind {

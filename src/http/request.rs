@@ -2,6 +2,8 @@
 //! syntax, this module decides the body length, keep-alive and the smuggling checks.
 
 use super::headers::{connection_has, eq_ignore_case, list_items, parse_content_length, trim_ows};
+use std::mem::MaybeUninit;
+
 use super::{BodyKind, HttpError};
 
 /// Headers parsed per request at most; `server.limits.max_headers` may lower it.
@@ -53,12 +55,12 @@ pub struct HeadLimits {
 // HOT PATH: no alloc, no lock, no blocking call.
 pub fn parse_request<'h, 'b>(
     buf: &'b [u8],
-    headers: &'h mut [httparse::Header<'b>],
+    headers: &'h mut [MaybeUninit<httparse::Header<'b>>],
     limits: &HeadLimits,
 ) -> Result<Option<RequestHead<'h, 'b>>, HttpError> {
     let max_headers = limits.max_headers.min(headers.len());
-    let mut req = httparse::Request::new(&mut headers[..max_headers]);
-    let head_len = match req.parse(buf) {
+    let mut req = httparse::Request::new(&mut []);
+    let head_len = match req.parse_with_uninit_headers(buf, &mut headers[..max_headers]) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             if buf.len() >= limits.max_header_bytes {
@@ -244,6 +246,7 @@ fn strip_port(host: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::header_slots;
 
     const LIMITS: HeadLimits = HeadLimits {
         max_header_bytes: 16384,
@@ -252,7 +255,7 @@ mod tests {
     };
 
     fn parse(buf: &[u8]) -> Result<Option<(BodyKind, bool, usize)>, HttpError> {
-        let mut hs = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut hs = header_slots::<MAX_HEADERS>();
         parse_request(buf, &mut hs, &LIMITS).map(|o| o.map(|r| (r.body, r.keep_alive, r.head_len)))
     }
 
@@ -269,7 +272,7 @@ mod tests {
     #[test]
     fn fields_are_extracted() {
         let buf = b"GET http://Media.Example:8080/live/x.m3u8?q=1 HTTP/1.0\r\nHost: other\r\nRange: bytes=0-1\r\nConnection: keep-alive\r\n\r\n";
-        let mut hs = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut hs = header_slots::<MAX_HEADERS>();
         let r = parse_request(buf, &mut hs, &LIMITS).unwrap().unwrap();
         assert_eq!(r.host, b"Media.Example");
         assert_eq!(r.path, b"/live/x.m3u8");
@@ -319,7 +322,7 @@ mod tests {
             max_headers: 2,
             max_body: 10,
         };
-        let mut hs = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut hs = header_slots::<MAX_HEADERS>();
         let long_uri = [b'a'; 80];
         assert_eq!(
             parse_request(&long_uri, &mut hs, &small).unwrap_err(),

@@ -1,6 +1,8 @@
 //! Response head parsing (RFC 9112 §4, §6.3): status, body framing and whether the
 //! upstream connection may be reused.
 
+use std::mem::MaybeUninit;
+
 use super::BodyKind;
 use super::headers::{connection_has, eq_ignore_case, list_items, parse_content_length};
 
@@ -47,12 +49,14 @@ pub enum ResponseError {
 // HOT PATH: no alloc, no lock, no blocking call.
 pub fn parse_response<'h, 'b>(
     buf: &'b [u8],
-    headers: &'h mut [httparse::Header<'b>],
+    headers: &'h mut [MaybeUninit<httparse::Header<'b>>],
     request_was_head: bool,
     max_head: usize,
 ) -> Result<Option<ResponseHead<'h, 'b>>, ResponseError> {
-    let mut resp = httparse::Response::new(headers);
-    let head_len = match resp.parse(buf) {
+    let mut resp = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, buf, headers);
+    let head_len = match parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if buf.len() >= max_head => {
             return Err(ResponseError::TooLarge);
@@ -117,9 +121,10 @@ pub fn parse_response<'h, 'b>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::header_slots;
 
     fn parse(buf: &[u8], head: bool) -> Option<(u16, BodyKind, bool)> {
-        let mut hs = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut hs = header_slots::<MAX_RESPONSE_HEADERS>();
         parse_response(buf, &mut hs, head, 65536)
             .unwrap()
             .map(|r| (r.status, r.body, r.reusable))
@@ -177,7 +182,7 @@ mod tests {
 
     #[test]
     fn malformed_is_refused() {
-        let mut hs = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut hs = header_slots::<MAX_RESPONSE_HEADERS>();
         assert!(
             parse_response(
                 b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
@@ -187,7 +192,7 @@ mod tests {
             )
             .is_err()
         );
-        let mut hs = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut hs = header_slots::<MAX_RESPONSE_HEADERS>();
         assert!(parse_response(b"SMTP hello\r\n\r\n", &mut hs, false, 65536).is_err());
     }
 }

@@ -137,6 +137,7 @@ mod tests {
     use super::super::request::{HeadLimits, MAX_HEADERS, parse_request};
     use super::super::response::{MAX_RESPONSE_HEADERS, parse_response};
     use super::*;
+    use crate::http::header_slots;
 
     const LIMITS: HeadLimits = HeadLimits {
         max_header_bytes: 16384,
@@ -147,7 +148,7 @@ mod tests {
     #[test]
     fn request_rewrite_strips_hop_by_hop_and_adds_forwarded() {
         let buf = b"GET /a/../b?x=1 HTTP/1.1\r\nHost: media.example:8080\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s\r\nKeep-Alive: 5\r\nTE: trailers\r\nProxy-Connection: x\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nAccept: */*\r\n\r\n";
-        let mut hs = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut hs = header_slots::<MAX_HEADERS>();
         let req = parse_request(buf, &mut hs, &LIMITS).unwrap().unwrap();
         let mut out = Vec::new();
         write_upstream_request(&mut out, &req, b"/b", b"127.0.0.1");
@@ -161,7 +162,7 @@ mod tests {
     #[test]
     fn response_rewrite() {
         let buf = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n";
-        let mut hs = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut hs = header_slots::<MAX_RESPONSE_HEADERS>();
         let resp = parse_response(buf, &mut hs, false, 65536).unwrap().unwrap();
         let mut out = Vec::new();
         write_client_response(&mut out, &resp, ClientDisposition::KeepAlive, false);

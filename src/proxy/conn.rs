@@ -15,6 +15,7 @@ use monoio::net::TcpStream;
 use crate::access_log::{AccessLogger, Record};
 use crate::http::BodyKind;
 use crate::http::answers::{Answer, write_answer};
+use crate::http::header_slots;
 use crate::http::ip_text::IpText;
 use crate::http::request::{MAX_HEADERS, parse_request};
 use crate::metrics::Sample;
@@ -247,7 +248,7 @@ async fn handle_request(
     let mut method = [0u8; 16];
     let planned = loop {
         if !conn.buf.is_empty() {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut headers = header_slots::<MAX_HEADERS>();
             match parse_request(&conn.buf, &mut headers, &view.limits) {
                 Ok(Some(head)) => {
                     let n = head.method.len().min(15);
@@ -372,7 +373,7 @@ fn access_record(
 
 /// Whether the buffered request (already known complete) has no body.
 fn request_has_no_body(conn: &mut ClientConn, view: &WorkerView) -> bool {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut headers = header_slots::<MAX_HEADERS>();
     match parse_request(&conn.buf, &mut headers, &view.limits) {
         Ok(Some(head)) if head.body == BodyKind::None && head.keep_alive => {
             let n = head.head_len;

@@ -7,6 +7,7 @@ use monoio::net::TcpStream;
 
 use crate::http::BodyKind;
 use crate::http::answers::Answer;
+use crate::http::header_slots;
 use crate::http::response::{MAX_RESPONSE_HEADERS, parse_response};
 use crate::http::rewrite::{ClientDisposition, write_client_response};
 
@@ -80,7 +81,7 @@ pub(super) async fn respond(
         }
         // Parse in a block so the header array is not held across an await.
         let parsed = {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+            let mut headers = header_slots::<MAX_RESPONSE_HEADERS>();
             match parse_response(&upbuf, &mut headers, plan.is_head, MAX_RESPONSE_HEAD) {
                 Ok(None) => None,
                 Err(_) => {
