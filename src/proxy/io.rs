@@ -8,7 +8,7 @@ use std::io;
 use std::time::Duration;
 
 use monoio::buf::{IoBuf, IoBufMut};
-use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
+use monoio::io::{AsyncReadRent, AsyncWriteRent};
 
 use super::coarse_timers::timed;
 
@@ -54,14 +54,27 @@ pub async fn write_range<S: AsyncWriteRent>(
     end: usize,
     timeout: Duration,
 ) -> (Result<(), IoFail>, Vec<u8>) {
-    if start >= end {
-        return (Ok(()), buf);
+    // One send per step (a small one completes at once); the timeout bounds each
+    // step, i.e. it fires when the peer accepts nothing for that long.
+    let mut buf = buf;
+    let mut at = start;
+    while at < end {
+        match timed(timeout, s.write(buf.slice(at..end))).await {
+            Some((Ok(0), slice)) => {
+                return (
+                    Err(IoFail::Io(io::ErrorKind::WriteZero.into())),
+                    slice.into_inner(),
+                );
+            }
+            Some((Ok(n), slice)) => {
+                buf = slice.into_inner();
+                at += n;
+            }
+            Some((Err(e), slice)) => return (Err(IoFail::Io(e)), slice.into_inner()),
+            None => return (Err(IoFail::Timeout), Vec::new()),
+        }
     }
-    match timed(timeout, s.write_all(buf.slice(start..end))).await {
-        Some((Ok(_), slice)) => (Ok(()), slice.into_inner()),
-        Some((Err(e), slice)) => (Err(IoFail::Io(e)), slice.into_inner()),
-        None => (Err(IoFail::Timeout), Vec::new()),
-    }
+    (Ok(()), buf)
 }
 
 /// Write all of `buf`.
