@@ -8,8 +8,9 @@ use std::time::Duration;
 use common::client::{get, request};
 use common::{Origins, Sluice, TempDir, server_section};
 
-#[test]
-fn one_json_line_per_request_with_every_field() {
+/// A sluice with its access log in a fresh directory (`access.log` there) and one
+/// pool `api` on a real origin; `routing` says how requests reach the pool.
+fn logging_sluice(routing: &str) -> (Origins, TempDir, Sluice) {
     let o = Origins::start(&["api=127.0.0.1:0,name=a"]);
     let dir = TempDir::new();
     let log = dir.0.join("access.log");
@@ -17,10 +18,19 @@ fn one_json_line_per_request_with_every_field() {
         "[admin]",
         &format!("[log]\naccess = \"{}\"\n[admin]", log.display()),
     ) + &format!(
-        "[[pool]]\nname = \"api\"\nservers = [\"{}\"]\n[[route]]\nname = \"api\"\npool = \"api\"\n[route.match]\npath_prefix = \"/api/\"\n",
+        "[[pool]]\nname = \"api\"\nservers = [\"{}\"]\n{routing}",
         o.addr("a")
     );
     let s = Sluice::start(&config);
+    (o, dir, s)
+}
+
+#[test]
+fn one_json_line_per_request_with_every_field() {
+    let (_o, dir, s) = logging_sluice(
+        "[[route]]\nname = \"api\"\npool = \"api\"\n[route.match]\npath_prefix = \"/api/\"\n",
+    );
+    let log = dir.0.join("access.log");
     assert_eq!(get(s.addr, "/api/one").status, 200);
     assert_eq!(get(s.addr, "/nowhere").status, 404);
     std::thread::sleep(Duration::from_millis(600));
@@ -51,17 +61,8 @@ fn one_json_line_per_request_with_every_field() {
 
 #[test]
 fn bytes_out_counts_chunked_and_close_delimited_bodies() {
-    let o = Origins::start(&["api=127.0.0.1:0,name=a"]);
-    let dir = TempDir::new();
+    let (_o, dir, s) = logging_sluice("[default]\npool = \"api\"\n");
     let log = dir.0.join("access.log");
-    let config = server_section(1).replace(
-        "[admin]",
-        &format!("[log]\naccess = \"{}\"\n[admin]", log.display()),
-    ) + &format!(
-        "[[pool]]\nname = \"api\"\nservers = [\"{}\"]\n[default]\npool = \"api\"\n",
-        o.addr("a")
-    );
-    let s = Sluice::start(&config);
     for framing in ["length", "chunked", "close"] {
         let r = request(
             s.addr,
