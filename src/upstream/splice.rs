@@ -16,9 +16,12 @@ use std::time::Duration;
 
 use monoio::net::TcpStream;
 
-/// Bodies at least this long are spliced; shorter ones are copied (the copy is
-/// cheaper than the extra pipe round trip).
-pub const SPLICE_MIN_BODY: u64 = 64 * 1024;
+/// Bodies at least this long are spliced; shorter ones are copied. A spliced body
+/// pays fixed syscalls (non-blocking mode, receive low-water mark, pipe in and out)
+/// that only long bodies earn back: media-mix (200 KiB live segments) cost
+/// 1.09–1.19 × HAProxy's CPU per request with a 64 KiB threshold and 0.94–0.95 ×
+/// with this one, while 1 MiB bodies stay spliced.
+pub const SPLICE_MIN_BODY: u64 = 512 * 1024;
 /// Pipe buffer asked of the kernel: fewer, larger splices per body.
 const PIPE_SIZE: i32 = 1024 * 1024;
 /// Pipes kept per worker.
