@@ -169,8 +169,10 @@ async fn run(spec: WorkerSpec) {
     // Stop accepting; let requests in progress finish within shutdown_timeout.
     let _cancelled = canceller.cancel();
     let deadline = Instant::now() + ctx.view().snapshot.config.server.shutdown_timeout;
+    // Keep ticking: the requests still running rely on the coarse timeouts.
     while ctx.busy.get() > 0 && Instant::now() < deadline {
-        monoio::time::sleep(Duration::from_millis(10)).await;
+        monoio::time::sleep(TICK).await;
+        ctx.timers.tick();
     }
     eprintln!(
         "sluice: worker {} stopped; it accepted {} connections",

@@ -199,6 +199,39 @@ fn sigterm_lets_the_slow_in_flight_request_finish_then_exits_0() {
 }
 
 #[test]
+fn timeouts_still_fire_while_draining_after_sigterm() {
+    // A request stuck on a silent origin during the shutdown drain gets its 504
+    // at upstream_response, not when the origin finally answers.
+    let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
+    let config = one_pool(&o, "o", "")
+        .replace("[server]\n", "[server]\nshutdown_timeout = \"8s\"\n")
+        .replace(
+            "upstream_response = \"2s\"",
+            "upstream_response = \"400ms\"",
+        );
+    assert!(config.contains("400ms"), "{config}");
+    let mut s = Sluice::start(&config);
+    let addr = s.addr;
+    let started = Instant::now();
+    let stuck = std::thread::spawn(move || {
+        request(
+            addr,
+            "GET /stuck HTTP/1.1\r\nHost: t\r\nx-origin-delay: 5s\r\nConnection: close\r\n\r\n",
+        )
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    s.proc.signal("TERM");
+    let r = stuck.join().expect("client");
+    assert_eq!(r.status, 504);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(s.proc.wait_exit(Duration::from_secs(8)), Some(0));
+}
+
+#[test]
 fn sighup_applies_a_good_config_and_refuses_a_bad_one() {
     let o = Origins::start(&["api=127.0.0.1:0,name=a", "api=127.0.0.1:0,name=b"]);
     let s = Sluice::start(&one_pool(&o, "a", ""));
