@@ -8,7 +8,7 @@ mod common;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::client::{Conn, get, request};
+use common::client::{Conn, Response, get, request};
 use common::{Origins, Sluice, server_section};
 
 fn one_pool(o: &Origins, name: &str, extra_server: &str) -> String {
@@ -176,6 +176,19 @@ fn websocket_upgrade_is_tunnelled_both_ways() {
     }
 }
 
+/// Send a request the origin answers after `origin_delay`, signal SIGTERM `after`
+/// it went out, and return its answer.
+fn request_during_sigterm(s: &Sluice, origin_delay: &str, after: Duration) -> Response {
+    let addr = s.addr;
+    let raw = format!(
+        "GET /slow HTTP/1.1\r\nHost: t\r\nx-origin-delay: {origin_delay}\r\nConnection: close\r\n\r\n"
+    );
+    let in_flight = std::thread::spawn(move || request(addr, &raw));
+    std::thread::sleep(after);
+    s.proc.signal("TERM");
+    in_flight.join().expect("client")
+}
+
 #[test]
 fn sigterm_lets_the_slow_in_flight_request_finish_then_exits_0() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
@@ -183,15 +196,7 @@ fn sigterm_lets_the_slow_in_flight_request_finish_then_exits_0() {
         &one_pool(&o, "o", "").replace("[server]\n", "[server]\nshutdown_timeout = \"5s\"\n"),
     );
     let addr = s.addr;
-    let slow = std::thread::spawn(move || {
-        request(
-            addr,
-            "GET /slow HTTP/1.1\r\nHost: t\r\nx-origin-delay: 1s\r\nConnection: close\r\n\r\n",
-        )
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    s.proc.signal("TERM");
-    let r = slow.join().expect("client");
+    let r = request_during_sigterm(&s, "1s", Duration::from_millis(300));
     assert_eq!(r.status, 200);
     assert_eq!(s.proc.wait_exit(Duration::from_secs(8)), Some(0));
     // And it no longer accepts.
@@ -211,17 +216,8 @@ fn timeouts_still_fire_while_draining_after_sigterm() {
         );
     assert!(config.contains("400ms"), "{config}");
     let mut s = Sluice::start(&config);
-    let addr = s.addr;
     let started = Instant::now();
-    let stuck = std::thread::spawn(move || {
-        request(
-            addr,
-            "GET /stuck HTTP/1.1\r\nHost: t\r\nx-origin-delay: 5s\r\nConnection: close\r\n\r\n",
-        )
-    });
-    std::thread::sleep(Duration::from_millis(100));
-    s.proc.signal("TERM");
-    let r = stuck.join().expect("client");
+    let r = request_during_sigterm(&s, "5s", Duration::from_millis(100));
     assert_eq!(r.status, 504);
     assert!(
         started.elapsed() < Duration::from_secs(3),
