@@ -45,15 +45,17 @@ pub async fn timed<F: Future>(timeout: Duration, fut: F) -> Option<F::Output> {
                 _ = expiry => None,
             }
         }
-        None => monoio::time::timeout(timeout, fut).await.ok(),
+        // Not reached on the request path (workers always have timers). Boxed so
+        // monoio's 640-byte timer is not part of every timed operation's state.
+        None => Box::pin(monoio::time::timeout(timeout, fut)).await.ok(),
     }
 }
 
 struct Slot {
     /// The tick count at which it fires.
     deadline: u64,
+    /// The waiting task, until the deadline's tick wakes it.
     waker: Option<Waker>,
-    fired: bool,
 }
 
 /// The deadlines of one worker, and its clock as of the last tick.
@@ -106,7 +108,6 @@ impl CoarseTimers {
         let slot = Slot {
             deadline: self.ticks.get() + ticks,
             waker: None,
-            fired: false,
         };
         let mut slots = self.slots.borrow_mut();
         let key = match self.free.borrow_mut().pop() {
@@ -129,27 +130,22 @@ impl CoarseTimers {
         self.ticks.set(now);
         self.now.set(Instant::now());
         for slot in self.slots.borrow_mut().iter_mut().flatten() {
-            if !slot.fired && slot.deadline <= now {
-                slot.fired = true;
-                if let Some(w) = slot.waker.take() {
-                    w.wake();
-                }
+            if slot.deadline <= now
+                && let Some(w) = slot.waker.take()
+            {
+                w.wake();
             }
         }
     }
 
     /// Registrations currently held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.slots.borrow().iter().filter(|s| s.is_some()).count()
-    }
-
-    /// Whether no registration is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
-/// Completes when its deadline has been fired.
+/// Completes once the tick count reaches its deadline.
 pub struct Expiry<'a> {
     timers: &'a CoarseTimers,
     key: usize,
@@ -159,9 +155,10 @@ impl Future for Expiry<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let now = self.timers.ticks.get();
         let mut slots = self.timers.slots.borrow_mut();
         match slots.get_mut(self.key).and_then(Option::as_mut) {
-            Some(slot) if slot.fired => Poll::Ready(()),
+            Some(slot) if slot.deadline <= now => Poll::Ready(()),
             Some(slot) => {
                 if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     slot.waker = Some(cx.waker().clone());
