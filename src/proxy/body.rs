@@ -35,7 +35,7 @@ pub enum RelayError {
 
 /// Relay exactly `len` body bytes. `buf` holds bytes read ahead from `src`; on
 /// success the body's bytes are removed from it and anything after (pipelined data)
-/// stays.
+/// stays. Returns the bytes written (`len`), like the other relays.
 pub async fn relay_length(
     src: &mut TcpStream,
     dst: &mut TcpStream,
@@ -43,7 +43,7 @@ pub async fn relay_length(
     len: u64,
     pipes: &std::cell::RefCell<PipePool>,
     t: RelayTimeouts,
-) -> (Result<(), RelayError>, Vec<u8>) {
+) -> (Result<u64, RelayError>, Vec<u8>) {
     let buffered = (buf.len() as u64).min(len) as usize;
     let (r, b) = write_range(dst, buf, 0, buffered, t.write).await;
     buf = b;
@@ -61,7 +61,7 @@ pub async fn relay_length(
         return match splice_exact(src, dst, &mut pipe, left, t.read).await {
             Ok(()) => {
                 pipes.borrow_mut().put(pipe);
-                (Ok(()), buf)
+                (Ok(len), buf)
             }
             Err(SpliceFail::Source(e)) => (Err(RelayError::Source(IoFail::Io(e))), buf),
             Err(SpliceFail::Dest(e)) => (Err(RelayError::Dest(IoFail::Io(e))), buf),
@@ -85,7 +85,7 @@ pub async fn relay_length(
         consume(&mut buf, take);
         left -= take as u64;
     }
-    (Ok(()), buf)
+    (Ok(len), buf)
 }
 
 /// Relay a chunked body. With `dechunk` only the chunk data is written (for an

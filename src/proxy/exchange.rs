@@ -292,7 +292,7 @@ async fn attempt(
             let buf = std::mem::take(&mut conn.buf);
             let (r, b) = relay_chunked(&mut conn.stream, &mut up, buf, false, relay_up).await;
             conn.buf = b;
-            body_sent(r.map(|_| ()))?;
+            body_sent(r)?;
         }
     }
     let upbuf = ctx.bufs.borrow_mut().take();
@@ -321,9 +321,9 @@ async fn attempt(
 }
 
 /// Map a request-body relay failure.
-fn body_sent(r: Result<(), RelayError>) -> Result<(), AttemptError> {
+fn body_sent(r: Result<u64, RelayError>) -> Result<(), AttemptError> {
     match r {
-        Ok(()) => Ok(()),
+        Ok(_) => Ok(()),
         Err(RelayError::BadChunked) => {
             Err(AttemptError::Fatal(Answer::new(400, "bad_chunked_body")))
         }

@@ -180,16 +180,8 @@ pub(super) async fn respond(
                     let (br, b) = match body {
                         BodyKind::None => (Ok(0), upbuf),
                         BodyKind::Length(n) => {
-                            let (r, b) = relay_length(
-                                up,
-                                &mut conn.stream,
-                                upbuf,
-                                n,
-                                &ctx.pipes,
-                                relay_down,
-                            )
-                            .await;
-                            (r.map(|()| n), b)
+                            relay_length(up, &mut conn.stream, upbuf, n, &ctx.pipes, relay_down)
+                                .await
                         }
                         BodyKind::Chunked => {
                             relay_chunked(up, &mut conn.stream, upbuf, dechunk, relay_down).await
