@@ -51,9 +51,11 @@ pub fn is_hop_by_hop(name: &[u8]) -> bool {
 /// honoured, by rescanning the message.
 const MAX_CONNECTION_TOKENS: usize = 8;
 
-/// The tokens of a message's `Connection` headers, gathered once so that checking
-/// every forwarded header against them does not rescan the whole message (which
-/// made header forwarding quadratic in the number of headers).
+/// The tokens of a message's `Connection` headers, gathered once when the head is
+/// parsed: keep-alive, upgrade and every forwarded header are then checked against
+/// them without rescanning the message (rescanning per forwarded header made
+/// forwarding quadratic in the number of headers).
+#[derive(Debug)]
 pub struct ConnectionTokens<'a, 'h> {
     headers: &'a [httparse::Header<'h>],
     tokens: [&'h [u8]; MAX_CONNECTION_TOKENS],

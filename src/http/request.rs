@@ -1,9 +1,11 @@
 //! Request head parsing with strict framing (RFC 9112 §2–§6): httparse does the
 //! syntax, this module decides the body length, keep-alive and the smuggling checks.
 
-use super::headers::{connection_has, eq_ignore_case, list_items, parse_content_length, trim_ows};
 use std::mem::MaybeUninit;
 
+use super::headers::{
+    ConnectionTokens, eq_ignore_case, list_items, parse_content_length, trim_ows,
+};
 use super::{BodyKind, HttpError};
 
 /// Headers parsed per request at most; `server.limits.max_headers` may lower it.
@@ -28,6 +30,8 @@ pub struct RequestHead<'h, 'b> {
     pub head_len: usize,
     /// The header fields in order.
     pub headers: &'h [httparse::Header<'b>],
+    /// Tokens of its `Connection` headers (what forwarding must drop).
+    pub connection: ConnectionTokens<'h, 'b>,
     /// How the body is framed.
     pub body: BodyKind,
     /// Whether the client wants the connection kept open after this exchange.
@@ -93,11 +97,12 @@ pub fn parse_request<'h, 'b>(
     {
         return Err(HttpError::BodyTooLarge);
     }
+    let connection = ConnectionTokens::of(headers);
     let keep_alive = match minor_version {
-        1 => !connection_has(headers, b"close"),
-        _ => connection_has(headers, b"keep-alive"),
+        1 => !connection.names(b"close"),
+        _ => connection.names(b"keep-alive"),
     };
-    let upgrade = framing.upgrade && connection_has(headers, b"upgrade");
+    let upgrade = framing.upgrade && connection.names(b"upgrade");
     Ok(Some(RequestHead {
         method,
         path,
@@ -107,6 +112,7 @@ pub fn parse_request<'h, 'b>(
         minor_version,
         head_len,
         headers,
+        connection,
         body: framing.body,
         keep_alive,
         expect_continue: framing.expect_continue && minor_version == 1,

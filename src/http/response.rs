@@ -4,7 +4,7 @@
 use std::mem::MaybeUninit;
 
 use super::BodyKind;
-use super::headers::{connection_has, eq_ignore_case, list_items, parse_content_length};
+use super::headers::{ConnectionTokens, eq_ignore_case, list_items, parse_content_length};
 
 /// Headers parsed per upstream response at most.
 pub const MAX_RESPONSE_HEADERS: usize = 100;
@@ -22,6 +22,8 @@ pub struct ResponseHead<'h, 'b> {
     pub head_len: usize,
     /// Header fields in order.
     pub headers: &'h [httparse::Header<'b>],
+    /// Tokens of its `Connection` headers (what forwarding must drop).
+    pub connection: ConnectionTokens<'h, 'b>,
     /// How the body is framed (already `None` for HEAD, 1xx, 204, 304).
     pub body: BodyKind,
     /// Whether the upstream connection can carry another request afterwards.
@@ -102,9 +104,10 @@ pub fn parse_response<'h, 'b>(
             (None, None) => BodyKind::Close,
         }
     };
+    let connection = ConnectionTokens::of(headers);
     let keep = match minor_version {
-        1 => !connection_has(headers, b"close"),
-        _ => connection_has(headers, b"keep-alive"),
+        1 => !connection.names(b"close"),
+        _ => connection.names(b"keep-alive"),
     };
     let reusable = keep && body != BodyKind::Close && status != 101;
     Ok(Some(ResponseHead {
@@ -113,6 +116,7 @@ pub fn parse_response<'h, 'b>(
         minor_version,
         head_len,
         headers,
+        connection,
         body,
         reusable,
     }))

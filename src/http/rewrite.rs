@@ -2,9 +2,7 @@
 //! hop-by-hop headers removed, X-Forwarded-* added) and the response head sent to the
 //! client (hop-by-hop removed, connection disposition stated).
 
-use super::headers::{
-    ConnectionTokens, eq_ignore_case, is_dropped_on_forward, push_decimal, push_header,
-};
+use super::headers::{eq_ignore_case, is_dropped_on_forward, push_decimal, push_header};
 use super::request::RequestHead;
 use super::response::ResponseHead;
 
@@ -30,14 +28,13 @@ pub fn write_upstream_request(
     let mut forwarded_for: Option<&[u8]> = None;
     let mut saw_host = false;
     let mut upgrade_value: Option<&[u8]> = None;
-    let connection = ConnectionTokens::of(req.headers);
     for h in req.headers {
         let name = h.name.as_bytes();
         if eq_ignore_case(name, b"upgrade") {
             upgrade_value = Some(h.value);
             continue;
         }
-        if is_dropped_on_forward(name, &connection)
+        if is_dropped_on_forward(name, &req.connection)
             || eq_ignore_case(name, b"x-forwarded-proto")
             || eq_ignore_case(name, b"x-forwarded-host")
             || (req.expect_continue && eq_ignore_case(name, b"expect"))
@@ -110,14 +107,13 @@ pub fn write_client_response(
     out.push(b' ');
     out.extend_from_slice(resp.reason.as_bytes());
     out.extend_from_slice(b"\r\n");
-    let connection = ConnectionTokens::of(resp.headers);
     for h in resp.headers {
         let name = h.name.as_bytes();
         if disposition == ClientDisposition::Upgrade && eq_ignore_case(name, b"upgrade") {
             push_header(out, name, h.value);
             continue;
         }
-        if is_dropped_on_forward(name, &connection)
+        if is_dropped_on_forward(name, &resp.connection)
             || (dechunk && eq_ignore_case(name, b"transfer-encoding"))
         {
             continue;
