@@ -10,6 +10,12 @@ use std::ops::Range;
 const MAX_SIZE_DIGITS: u8 = 15;
 /// Longest chunk extension or trailer line accepted.
 const MAX_LINE: u32 = 4096;
+/// Most chunk-extension bytes accepted over a whole body: extensions carry nothing a
+/// proxy needs, and a peer sending a 4 KiB extension per one-byte chunk would
+/// otherwise make us scan and forward far more than the body.
+const MAX_EXTENSIONS_TOTAL: u32 = 16 * 1024;
+/// Most trailer-section bytes accepted (all trailer lines together).
+const MAX_TRAILERS_TOTAL: u32 = 16 * 1024;
 
 /// Why a chunked body was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,8 +24,11 @@ pub enum ChunkError {
     InvalidSize,
     /// A CR not followed by LF, or a missing CRLF after chunk data.
     BadLineEnding,
-    /// A chunk extension or trailer line longer than we accept.
+    /// A chunk extension or trailer line longer than we accept, or more extension
+    /// or trailer bytes in the body than we accept.
     LineTooLong,
+    /// The chunk data would exceed the decoder's body limit (`max_body`).
+    TooLarge,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +52,14 @@ enum State {
 pub struct ChunkedDecoder {
     state: State,
     remaining: u64,
+    /// Chunk data announced so far (sizes of the chunks begun).
+    data: u64,
+    /// Largest `data` accepted; 0 = unlimited.
+    max_data: u64,
+    /// Chunk-extension bytes seen so far.
+    extensions: u32,
+    /// Trailer-section bytes seen so far.
+    trailers: u32,
 }
 
 impl Default for ChunkedDecoder {
@@ -50,6 +67,10 @@ impl Default for ChunkedDecoder {
         ChunkedDecoder {
             state: State::SizeStart,
             remaining: 0,
+            data: 0,
+            max_data: 0,
+            extensions: 0,
+            trailers: 0,
         }
     }
 }
@@ -58,6 +79,22 @@ impl ChunkedDecoder {
     /// A decoder at the start of a body.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder that refuses (`TooLarge`) a body whose chunk data exceeds
+    /// `max_data` bytes (0 = unlimited). The check is made on each chunk's size line,
+    /// before any byte of that chunk is accepted, so a caller that forwards only what
+    /// `feed` accepted never forwards more than the limit.
+    pub fn with_limit(max_data: u64) -> Self {
+        ChunkedDecoder {
+            max_data,
+            ..Self::default()
+        }
+    }
+
+    /// Chunk data bytes announced by the size lines seen so far.
+    pub fn data_len(&self) -> u64 {
+        self.data
     }
 
     /// Whether the final chunk and trailer section have been seen.
@@ -113,12 +150,23 @@ impl ChunkedDecoder {
                         last: self.remaining == 0,
                     },
                     b'\n' => return Err(ChunkError::BadLineEnding),
-                    _ if len >= MAX_LINE => return Err(ChunkError::LineTooLong),
-                    _ => State::Ext { len: len + 1 },
+                    _ if len >= MAX_LINE || self.extensions >= MAX_EXTENSIONS_TOTAL => {
+                        return Err(ChunkError::LineTooLong);
+                    }
+                    _ => {
+                        self.extensions += 1;
+                        State::Ext { len: len + 1 }
+                    }
                 },
                 State::SizeLf { last } => match (b, last) {
                     (b'\n', true) => State::TrailerStart,
-                    (b'\n', false) => State::Data,
+                    (b'\n', false) => {
+                        self.data += self.remaining;
+                        if self.max_data > 0 && self.data > self.max_data {
+                            return Err(ChunkError::TooLarge);
+                        }
+                        State::Data
+                    }
                     _ => return Err(ChunkError::BadLineEnding),
                 },
                 State::DataCr if b == b'\r' => State::DataLf,
@@ -127,13 +175,24 @@ impl ChunkedDecoder {
                 State::TrailerStart => match b {
                     b'\r' => State::EndLf,
                     b'\n' => return Err(ChunkError::BadLineEnding),
-                    _ => State::TrailerLine { len: 1 },
+                    _ if self.trailers >= MAX_TRAILERS_TOTAL => {
+                        return Err(ChunkError::LineTooLong);
+                    }
+                    _ => {
+                        self.trailers += 1;
+                        State::TrailerLine { len: 1 }
+                    }
                 },
                 State::TrailerLine { len } => match b {
                     b'\r' => State::TrailerLf,
                     b'\n' => return Err(ChunkError::BadLineEnding),
-                    _ if len >= MAX_LINE => return Err(ChunkError::LineTooLong),
-                    _ => State::TrailerLine { len: len + 1 },
+                    _ if len >= MAX_LINE || self.trailers >= MAX_TRAILERS_TOTAL => {
+                        return Err(ChunkError::LineTooLong);
+                    }
+                    _ => {
+                        self.trailers += 1;
+                        State::TrailerLine { len: len + 1 }
+                    }
                 },
                 State::TrailerLf if b == b'\n' => State::TrailerStart,
                 State::EndLf if b == b'\n' => State::Done,
@@ -206,6 +265,52 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn data_limit_is_checked_on_the_size_line() {
+        let mut d = ChunkedDecoder::with_limit(8);
+        assert_eq!(d.feed(b"5\r\nhello\r\n", |_| {}), Ok(10));
+        assert_eq!(d.feed(b"3\r\nabc\r\n", |_| {}), Ok(8));
+        // A fourth... ninth byte is refused before any of its data is accepted.
+        let mut seen = 0;
+        assert_eq!(
+            d.feed(b"1\r\nX\r\n0\r\n\r\n", |r| seen += r.len()),
+            Err(ChunkError::TooLarge)
+        );
+        assert_eq!(seen, 0);
+        let mut d = ChunkedDecoder::with_limit(8);
+        assert_eq!(
+            d.feed(b"5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n", |_| {}),
+            Ok(23)
+        );
+        assert!(d.is_done());
+        assert_eq!(d.data_len(), 8);
+    }
+
+    #[test]
+    fn extension_and_trailer_totals_are_capped() {
+        // Many chunks, each under the per-line cap, together over the body cap.
+        let ext = "x".repeat(1000);
+        let mut body = String::new();
+        for _ in 0..20 {
+            body.push_str(&format!("1;{ext}\r\na\r\n"));
+        }
+        let mut d = ChunkedDecoder::new();
+        assert_eq!(
+            d.feed(body.as_bytes(), |_| {}),
+            Err(ChunkError::LineTooLong)
+        );
+        let mut trailers = String::from("0\r\n");
+        for i in 0..20 {
+            trailers.push_str(&format!("X-T{i}: {ext}\r\n"));
+        }
+        trailers.push_str("\r\n");
+        let mut d = ChunkedDecoder::new();
+        assert_eq!(
+            d.feed(trailers.as_bytes(), |_| {}),
+            Err(ChunkError::LineTooLong)
+        );
     }
 
     #[test]

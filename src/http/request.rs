@@ -24,6 +24,9 @@ pub struct RequestHead<'h, 'b> {
     pub host: &'b [u8],
     /// The `Host` header value as sent (with port), empty when absent.
     pub host_header: &'b [u8],
+    /// The `Host` the backend receives: the absolute-form target's authority when
+    /// there is one (RFC 9112 §3.2.2), else the `Host` header (with port).
+    pub forward_host: &'b [u8],
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
     /// Bytes of the head including the final CRLF.
@@ -38,7 +41,8 @@ pub struct RequestHead<'h, 'b> {
     pub keep_alive: bool,
     /// `Expect: 100-continue` was sent.
     pub expect_continue: bool,
-    /// `Connection: upgrade` with an `Upgrade` header.
+    /// `Connection: upgrade` with an `Upgrade` header offering `websocket`, the only
+    /// protocol tunnelled.
     pub upgrade: bool,
     /// Whether a `Range` header is present.
     pub has_range: bool,
@@ -90,7 +94,26 @@ pub fn parse_request<'h, 'b>(
     if minor_version == 1 && framing.host.is_none() {
         return Err(HttpError::BadRequest("missing_host"));
     }
-    let host = strip_port(authority.unwrap_or(host_header));
+    // RFC 9112 §3.2 / RFC 9110 §7.2: a Host that is not `uri-host [":" port]` is a 400.
+    if !valid_authority(host_header) {
+        return Err(HttpError::BadRequest("invalid_host"));
+    }
+    // RFC 9112 §3.2.2: with an absolute-form target the authority is the host and
+    // the `Host` field is replaced by it; one that disagrees is refused rather than
+    // letting the router and the backend see two different hosts.
+    let forward_host = match authority {
+        Some(auth) => {
+            if !valid_authority(auth) {
+                return Err(HttpError::BadRequest("bad_target"));
+            }
+            if framing.host.is_some() && !same_authority(auth, host_header) {
+                return Err(HttpError::BadRequest("host_mismatch"));
+            }
+            auth
+        }
+        None => host_header,
+    };
+    let host = strip_port(forward_host);
     if let BodyKind::Length(n) = framing.body
         && limits.max_body > 0
         && n > limits.max_body
@@ -98,17 +121,27 @@ pub fn parse_request<'h, 'b>(
         return Err(HttpError::BodyTooLarge);
     }
     let connection = ConnectionTokens::of(headers);
+    // RFC 9110 §7.6.1: `Connection` names hop-by-hop fields, which a proxy removes.
+    // Naming a framing field (or Host) would strip it from the forwarded head while
+    // the body still follows: the backend would read that body as a request of its
+    // own. Refused, like the other smuggling vectors.
+    if connection_names_protected(&connection) {
+        return Err(HttpError::BadRequest("connection_names_framing_header"));
+    }
     let keep_alive = match minor_version {
         1 => !connection.names(b"close"),
         _ => connection.names(b"keep-alive"),
     };
-    let upgrade = framing.upgrade && connection.names(b"upgrade");
+    // Only WebSocket is tunnelled (SPEC §4): other upgrade tokens (h2c, ...) are
+    // dropped with the Upgrade header and the request is served as plain HTTP/1.1.
+    let upgrade = framing.websocket && connection.names(b"upgrade");
     Ok(Some(RequestHead {
         method,
         path,
         query,
         host,
         host_header,
+        forward_host,
         minor_version,
         head_len,
         headers,
@@ -134,7 +167,7 @@ struct Framing<'b> {
     body: BodyKind,
     host: Option<&'b [u8]>,
     expect_continue: bool,
-    upgrade: bool,
+    websocket: bool,
     has_range: bool,
 }
 
@@ -147,7 +180,7 @@ impl<'b> Framing<'b> {
             body: BodyKind::None,
             host: None,
             expect_continue: false,
-            upgrade: false,
+            websocket: false,
             has_range: false,
         };
         for h in headers {
@@ -178,7 +211,7 @@ impl<'b> Framing<'b> {
             } else if eq_ignore_case(name, b"expect") {
                 f.expect_continue = eq_ignore_case(trim_ows(h.value), b"100-continue");
             } else if eq_ignore_case(name, b"upgrade") {
-                f.upgrade = true;
+                f.websocket |= list_items(h.value).any(|p| eq_ignore_case(p, b"websocket"));
             } else if eq_ignore_case(name, b"range") {
                 f.has_range = true;
             }
@@ -235,6 +268,85 @@ fn split_target(target: &[u8]) -> Result<TargetParts<'_>, HttpError> {
     Ok((authority, path, query))
 }
 
+/// Fields a `Connection` header may not name: removing them as hop-by-hop would
+/// change how the message is framed or where it goes.
+fn connection_names_protected(connection: &ConnectionTokens<'_, '_>) -> bool {
+    [&b"content-length"[..], b"transfer-encoding", b"host"]
+        .iter()
+        .any(|name| connection.names(name))
+}
+
+/// Whether `v` is `uri-host [":" port]` (RFC 3986 §3.2.2–3.2.3): a reg-name of
+/// unreserved, percent-encoded and sub-delim characters, or a bracketed IP literal,
+/// then an optional decimal port. Empty is valid (RFC 9112 §3.2).
+fn valid_authority(v: &[u8]) -> bool {
+    let (host, port) = if v.first() == Some(&b'[') {
+        let Some(end) = v.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let literal = &v[1..end];
+        if literal.is_empty()
+            || !literal
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
+        {
+            return false;
+        }
+        match &v[end + 1..] {
+            [] => return true,
+            [b':', port @ ..] => (&b""[..], Some(port)),
+            _ => return false,
+        }
+    } else {
+        match v.iter().position(|&b| b == b':') {
+            Some(c) => (&v[..c], Some(&v[c + 1..])),
+            None => (v, None),
+        }
+    };
+    let host_ok = host.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            )
+    });
+    let port_ok = port.is_none_or(|p| p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
+    host_ok && port_ok
+}
+
+/// Whether an absolute-form authority and a `Host` value name the same host and
+/// port (host case-insensitively; a missing port is 80, the `http` default).
+fn same_authority(a: &[u8], b: &[u8]) -> bool {
+    fn split(v: &[u8]) -> (&[u8], &[u8]) {
+        let host = strip_port(v);
+        let port = match &v[host.len()..] {
+            [b':', p @ ..] if !p.is_empty() => p,
+            _ => b"80",
+        };
+        let port = match port.iter().position(|&d| d != b'0') {
+            Some(i) => &port[i..],
+            None => b"0",
+        };
+        (host, port)
+    }
+    let ((ha, pa), (hb, pb)) = (split(a), split(b));
+    ha.eq_ignore_ascii_case(hb) && pa == pb
+}
+
 /// Drop a `:port` suffix from a host (keeping IPv6 literals whole).
 fn strip_port(host: &[u8]) -> &[u8] {
     if host.first() == Some(&b'[') {
@@ -277,7 +389,7 @@ mod tests {
 
     #[test]
     fn fields_are_extracted() {
-        let buf = b"GET http://Media.Example:8080/live/x.m3u8?q=1 HTTP/1.0\r\nHost: other\r\nRange: bytes=0-1\r\nConnection: keep-alive\r\n\r\n";
+        let buf = b"GET http://Media.Example:8080/live/x.m3u8?q=1 HTTP/1.0\r\nHost: media.example:8080\r\nRange: bytes=0-1\r\nConnection: keep-alive\r\n\r\n";
         let mut hs = header_slots::<MAX_HEADERS>();
         let r = parse_request(buf, &mut hs, &LIMITS).unwrap().unwrap();
         assert_eq!(r.host, b"Media.Example");
@@ -311,6 +423,97 @@ mod tests {
                 parse(bad)
             );
         }
+    }
+
+    #[test]
+    fn connection_naming_framing_or_host_is_400() {
+        for bad in [
+            &b"GET /a HTTP/1.1\r\nHost: t\r\nConnection: content-length\r\nContent-Length: 35\r\n\r\n"[..],
+            b"POST /a HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"GET /a HTTP/1.1\r\nHost: t\r\nConnection: HOST\r\n\r\n",
+        ] {
+            assert_eq!(
+                parse(bad),
+                Err(HttpError::BadRequest("connection_names_framing_header")),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn host_rules() {
+        let ok = |buf: &[u8]| {
+            let mut hs = header_slots::<MAX_HEADERS>();
+            let r = parse_request(buf, &mut hs, &LIMITS).unwrap().unwrap();
+            (r.host.to_vec(), r.forward_host.to_vec())
+        };
+        assert_eq!(
+            ok(b"GET http://A.example:8080/x HTTP/1.1\r\nHost: a.EXAMPLE:8080\r\n\r\n"),
+            (b"A.example".to_vec(), b"A.example:8080".to_vec())
+        );
+        assert_eq!(
+            ok(b"GET http://a.example/x HTTP/1.1\r\nHost: a.example:80\r\n\r\n").1,
+            b"a.example"
+        );
+        assert_eq!(
+            ok(b"GET http://a.example/x HTTP/1.0\r\n\r\n").1,
+            b"a.example"
+        );
+        assert_eq!(
+            ok(b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n").0,
+            b"[::1]"
+        );
+        for (bad, why) in [
+            (
+                &b"GET http://a.example/x HTTP/1.1\r\nHost: b.example\r\n\r\n"[..],
+                "host_mismatch",
+            ),
+            (
+                b"GET http://a.example:81/x HTTP/1.1\r\nHost: a.example\r\n\r\n",
+                "host_mismatch",
+            ),
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "invalid_host"),
+            (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "invalid_host"),
+            (b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", "invalid_host"),
+            (b"GET / HTTP/1.1\r\nHost: a:b:c\r\n\r\n", "invalid_host"),
+            (
+                b"GET / HTTP/1.1\r\nHost: a:99999999\r\n\r\n",
+                "invalid_host",
+            ),
+            (b"GET / HTTP/1.1\r\nHost: [zz]\r\n\r\n", "invalid_host"),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+                "duplicate_host",
+            ),
+        ] {
+            assert_eq!(
+                parse(bad),
+                Err(HttpError::BadRequest(why)),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn only_websocket_is_an_upgrade() {
+        let upgrade = |buf: &[u8]| {
+            let mut hs = header_slots::<MAX_HEADERS>();
+            parse_request(buf, &mut hs, &LIMITS)
+                .unwrap()
+                .unwrap()
+                .upgrade
+        };
+        assert!(upgrade(
+            b"GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n\r\n"
+        ));
+        assert!(!upgrade(
+            b"GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n"
+        ));
+        assert!(!upgrade(
+            b"GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\r\n"
+        ));
     }
 
     #[test]

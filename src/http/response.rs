@@ -91,6 +91,18 @@ pub fn parse_response<'h, 'b>(
             );
         }
     }
+    // RFC 9112 §6.1: a sender must not send both; a proxy that let TE win would
+    // hand the client a message a later hop may frame differently (response
+    // splitting). Refused, as a request with both is.
+    if chunked.is_some() && content_length.is_some() {
+        return Err(ResponseError::Malformed);
+    }
+    let connection = ConnectionTokens::of(headers);
+    // `Connection` naming a framing field would have forwarding strip it while the
+    // body still follows: the client would frame the rest of the stream differently.
+    if connection.names(b"content-length") || connection.names(b"transfer-encoding") {
+        return Err(ResponseError::Malformed);
+    }
     // RFC 9112 §6.3 (1)–(4): no body for HEAD, 1xx, 204, 304; then TE, then CL.
     let body = if request_was_head || (100..200).contains(&status) || status == 204 || status == 304
     {
@@ -104,7 +116,6 @@ pub fn parse_response<'h, 'b>(
             (None, None) => BodyKind::Close,
         }
     };
-    let connection = ConnectionTokens::of(headers);
     let keep = match minor_version {
         1 => !connection.names(b"close"),
         _ => connection.names(b"keep-alive"),
@@ -198,5 +209,23 @@ mod tests {
         );
         let mut hs = header_slots::<MAX_RESPONSE_HEADERS>();
         assert!(parse_response(b"SMTP hello\r\n\r\n", &mut hs, false, 65536).is_err());
+    }
+
+    #[test]
+    fn both_framings_or_connection_naming_framing_is_refused() {
+        for bad in [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 5\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive, Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ] {
+            let mut hs = header_slots::<MAX_RESPONSE_HEADERS>();
+            assert_eq!(
+                parse_response(bad, &mut hs, false, 65536).unwrap_err(),
+                ResponseError::Malformed,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

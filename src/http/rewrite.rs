@@ -25,16 +25,15 @@ pub fn write_upstream_request(
         out.extend_from_slice(req.query);
     }
     out.extend_from_slice(b" HTTP/1.1\r\n");
+    // RFC 9112 §3.2.2: the Host sent on is the target's authority when the client
+    // used absolute form (the parser refused a disagreeing Host field), else the
+    // client's Host field; one Host, first.
+    push_header(out, b"Host", req.forward_host);
     let mut forwarded_for: Option<&[u8]> = None;
-    let mut saw_host = false;
-    let mut upgrade_value: Option<&[u8]> = None;
     for h in req.headers {
         let name = h.name.as_bytes();
-        if eq_ignore_case(name, b"upgrade") {
-            upgrade_value = Some(h.value);
-            continue;
-        }
         if is_dropped_on_forward(name, &req.connection)
+            || eq_ignore_case(name, b"host")
             || eq_ignore_case(name, b"x-forwarded-proto")
             || eq_ignore_case(name, b"x-forwarded-host")
             || (req.expect_continue && eq_ignore_case(name, b"expect"))
@@ -46,11 +45,7 @@ pub fn write_upstream_request(
             forwarded_for = Some(h.value);
             continue;
         }
-        saw_host |= eq_ignore_case(name, b"host");
         push_header(out, name, h.value);
-    }
-    if !saw_host {
-        push_header(out, b"Host", req.host);
     }
     out.extend_from_slice(b"X-Forwarded-For: ");
     if let Some(prev) = forwarded_for {
@@ -59,21 +54,15 @@ pub fn write_upstream_request(
     }
     out.extend_from_slice(client_ip);
     out.extend_from_slice(b"\r\nX-Forwarded-Proto: http\r\n");
-    let fwd_host = if req.host_header.is_empty() {
-        req.host
-    } else {
-        req.host_header
-    };
-    if !fwd_host.is_empty() {
-        push_header(out, b"X-Forwarded-Host", fwd_host);
+    if !req.forward_host.is_empty() {
+        push_header(out, b"X-Forwarded-Host", req.forward_host);
     }
-    match (req.upgrade, upgrade_value) {
-        (true, Some(v)) => {
-            push_header(out, b"Upgrade", v);
-            out.extend_from_slice(b"Connection: upgrade\r\n");
-        }
-        _ if req.minor_version == 0 => out.extend_from_slice(b"Connection: keep-alive\r\n"),
-        _ => {}
+    if req.upgrade {
+        // Only WebSocket is tunnelled: other offered protocols (h2c, ...) are not
+        // passed on, so the backend cannot switch to them.
+        out.extend_from_slice(b"Upgrade: websocket\r\nConnection: upgrade\r\n");
+    } else if req.minor_version == 0 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
 }
