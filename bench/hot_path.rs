@@ -77,7 +77,14 @@ fn benches(c: &mut Criterion) {
             .collect();
         let mut balancer = Balancer::new(&cfg.pools[pool], 1);
         c.bench_function(name, |b| {
-            b.iter(|| black_box(balancer.pick(&stats, 0, black_box(0xdead_beef), u32::MAX)))
+            b.iter(|| {
+                black_box(balancer.pick(
+                    &stats,
+                    &sluice::balance::Tried::new(),
+                    black_box(0xdead_beef),
+                    u32::MAX,
+                ))
+            })
         });
     }
 }

@@ -40,6 +40,58 @@ impl Pick {
     }
 }
 
+/// Servers one request already tried, so its retries never pick them again. Any
+/// pool size: indexes below 64 in a bitmask, higher ones in a short list (a request
+/// makes at most `MAX_RETRIES + 1` tries, far fewer than the list holds).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tried {
+    low: u64,
+    high: [u32; Tried::HIGH],
+    high_len: u8,
+}
+
+impl Tried {
+    const HIGH: usize = 8;
+
+    /// Nothing tried yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Record server `i` as tried. Should the list of high indexes ever fill, every
+    /// high index counts as tried: never picking a failed server again wins over
+    /// trying every server.
+    pub fn insert(&mut self, i: usize) {
+        if i < 64 {
+            self.low |= 1 << i;
+        } else if usize::from(self.high_len) < Self::HIGH {
+            self.high[usize::from(self.high_len)] = i as u32;
+            self.high_len += 1;
+        } else {
+            self.high_len = u8::MAX;
+        }
+    }
+
+    /// Whether server `i` was tried.
+    #[inline]
+    pub fn contains(&self, i: usize) -> bool {
+        if i < 64 {
+            return self.low & (1 << i) != 0;
+        }
+        if self.high_len == u8::MAX {
+            return true;
+        }
+        self.high[..usize::from(self.high_len)]
+            .iter()
+            .any(|&h| h as usize == i)
+    }
+
+    /// Forget everything (a fallback pool starts afresh).
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
 /// Spread a caller's key hash over the ring (keys may be raw hashes of short strings).
 #[inline]
 fn mix_key(key: u64) -> u64 {
@@ -87,17 +139,17 @@ impl Balancer {
     }
 
     /// Choose a server that is up, below `max_in_flight` requests, and not in
-    /// `exclude` (a bitmask of indexes already tried). `key` is the request's hash for
+    /// `exclude` (the servers this request already tried). `key` is the request's hash for
     /// `consistent_hash` (ignored by the others).
     // HOT PATH: no alloc, no lock, no blocking call.
     pub fn pick(
         &mut self,
         servers: &[Arc<ServerStats>],
-        exclude: u64,
+        exclude: &Tried,
         key: u64,
         max_in_flight: u32,
     ) -> Pick {
-        let live = |i: usize| servers[i].is_up() && (i >= 64 || exclude & (1 << i) == 0);
+        let live = |i: usize| servers[i].is_up() && !exclude.contains(i);
         match self.choose(
             servers,
             |i| live(i) && servers[i].in_flight.load(Ordering::Relaxed) < max_in_flight,
@@ -241,6 +293,7 @@ mod tests {
             max_conns_per_server: 10,
             max_idle_per_server: 1,
             queue_timeout: Duration::from_secs(1),
+            max_queue: 16,
             retries: 0,
             fallback: None,
             hash_on: HashOn::PathDir,
@@ -256,7 +309,7 @@ mod tests {
         let (p, stats) = pool(Balance::RoundRobin, &[1, 2]);
         let mut b = Balancer::new(&p, 1);
         let picks: Vec<usize> = (0..6)
-            .map(|_| b.pick(&stats, 0, 0, u32::MAX).server().unwrap())
+            .map(|_| b.pick(&stats, &Tried::new(), 0, u32::MAX).server().unwrap())
             .collect();
         assert_eq!(picks, [1, 0, 1, 1, 0, 1]);
     }
@@ -266,12 +319,37 @@ mod tests {
         let (p, stats) = pool(Balance::RoundRobin, &[1, 1, 1]);
         stats[1].set_healthy(false);
         let mut b = Balancer::new(&p, 1);
+        let mut tried = Tried::new();
+        tried.insert(0);
         for _ in 0..10 {
-            let i = b.pick(&stats, 0b001, 0, u32::MAX).server().unwrap();
+            let i = b.pick(&stats, &tried, 0, u32::MAX).server().unwrap();
             assert_eq!(i, 2);
         }
         stats[2].set_admin(crate::control::AdminState::Draining);
-        assert_eq!(b.pick(&stats, 0b001, 0, u32::MAX), Pick::NoneUp);
+        assert_eq!(b.pick(&stats, &tried, 0, u32::MAX), Pick::NoneUp);
+    }
+
+    #[test]
+    fn tried_servers_beyond_64_are_never_picked_again() {
+        let weights = [1u32; 100];
+        let (p, stats) = pool(Balance::RoundRobin, &weights);
+        let mut b = Balancer::new(&p, 1);
+        // A request that failed on 64 of them (as many retries as a bitmask holds)
+        // and then on five more above index 63.
+        let mut tried = Tried::new();
+        for i in (0..64).chain([64, 65, 70, 80, 99]) {
+            tried.insert(i);
+        }
+        for _ in 0..200 {
+            let i = b.pick(&stats, &tried, 0, u32::MAX).server().unwrap();
+            assert!(i >= 64 && !tried.contains(i), "picked tried server {i}");
+        }
+        let mut few = Tried::new();
+        for i in [64, 65, 99, 70] {
+            few.insert(i);
+            assert!(few.contains(i));
+        }
+        assert!(!few.contains(66) && !few.contains(1));
     }
 
     #[test]
@@ -280,7 +358,7 @@ mod tests {
         let mut b = Balancer::new(&p, 42);
         let mut counts = [0; 3];
         for _ in 0..3000 {
-            counts[b.pick(&stats, 0, 0, u32::MAX).server().unwrap()] += 1;
+            counts[b.pick(&stats, &Tried::new(), 0, u32::MAX).server().unwrap()] += 1;
         }
         assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
     }
@@ -291,7 +369,7 @@ mod tests {
         let mut b = Balancer::new(&p, 1);
         stats[0].in_flight.store(5, Ordering::Relaxed);
         for _ in 0..8 {
-            let i = b.pick(&stats, 0, 0, u32::MAX).server().unwrap();
+            let i = b.pick(&stats, &Tried::new(), 0, u32::MAX).server().unwrap();
             assert_ne!(i, 0);
             stats[i].in_flight.fetch_add(1, Ordering::Relaxed);
         }
@@ -309,7 +387,7 @@ mod tests {
         let mut b = Balancer::new(&p, 7);
         let mut counts = [0u32; 3];
         for _ in 0..3000 {
-            counts[b.pick(&stats, 0, 0, u32::MAX).server().unwrap()] += 1;
+            counts[b.pick(&stats, &Tried::new(), 0, u32::MAX).server().unwrap()] += 1;
         }
         assert!(
             counts.iter().all(|&c| (850..=1150).contains(&c)),
@@ -322,16 +400,25 @@ mod tests {
         let (mut p, stats) = pool(Balance::ConsistentHash, &[1, 1, 1, 1]);
         let mut b = Balancer::new(&p, 1);
         let key = crate::hashring::stable_hash(b"/live/ch7/");
-        let first = b.pick(&stats, 0, key, u32::MAX).server().unwrap();
+        let first = b
+            .pick(&stats, &Tried::new(), key, u32::MAX)
+            .server()
+            .unwrap();
         for _ in 0..20 {
-            assert_eq!(b.pick(&stats, 0, key, u32::MAX), Pick::Server(first));
+            assert_eq!(
+                b.pick(&stats, &Tried::new(), key, u32::MAX),
+                Pick::Server(first)
+            );
         }
         // Bounded: one very hot key whose requests pile up never pushes a server past
         // ceil(1.25 x average).
         p.hash_balance_factor = Some(1.25);
         let mut b = Balancer::new(&p, 1);
         for n in 1..=400u64 {
-            let i = b.pick(&stats, 0, key, u32::MAX).server().unwrap();
+            let i = b
+                .pick(&stats, &Tried::new(), key, u32::MAX)
+                .server()
+                .unwrap();
             stats[i].in_flight.fetch_add(1, Ordering::Relaxed);
             let max = stats
                 .iter()

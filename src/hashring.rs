@@ -16,8 +16,18 @@ pub const POINTS_PER_WEIGHT: u32 = 160;
 /// A stable 64-bit hash (FNV-1a with a splitmix64 finaliser for avalanche); stable
 /// across processes, builds and platforms, unlike `std`'s `DefaultHasher`.
 pub fn stable_hash(bytes: &[u8]) -> u64 {
+    fnv1a(bytes.iter().copied())
+}
+
+/// `stable_hash` of the ASCII-lower-cased bytes, without copying them (host names
+/// compare case-insensitively, so `Example.COM` and `example.com` hash alike).
+pub fn stable_hash_ignore_case(bytes: &[u8]) -> u64 {
+    fnv1a(bytes.iter().map(u8::to_ascii_lowercase))
+}
+
+fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
+    for b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }

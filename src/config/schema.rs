@@ -171,6 +171,8 @@ pub struct RawPool {
     pub max_idle_per_server: i64,
     #[serde(default = "default_queue_timeout")]
     pub queue_timeout: String,
+    #[serde(default = "default_max_queue")]
+    pub max_queue: i64,
     #[serde(default = "default_retries")]
     pub retries: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,6 +198,9 @@ fn default_max_idle() -> i64 {
 }
 fn default_queue_timeout() -> String {
     "1s".into()
+}
+fn default_max_queue() -> i64 {
+    1024
 }
 fn default_retries() -> i64 {
     1

@@ -139,6 +139,8 @@ pub struct Pool {
     pub max_conns_per_server: u32,
     pub max_idle_per_server: u32,
     pub queue_timeout: Duration,
+    /// Requests waiting for a slot, whole pool; beyond it 503 at once.
+    pub max_queue: usize,
     pub retries: u32,
     /// Index into `Config::pools`.
     pub fallback: Option<usize>,

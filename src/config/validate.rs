@@ -390,6 +390,7 @@ fn check_pool(i: usize, p: &RawPool, names: &[&str], e: &mut Errors) -> Pool {
             100_000,
         ) as u32,
         queue_timeout: e.duration(&format!("{at}.queue_timeout"), &p.queue_timeout),
+        max_queue: e.range(&format!("{at}.max_queue"), p.max_queue, 0, 1_000_000) as usize,
         retries: e.range(&format!("{at}.retries"), p.retries, 0, MAX_RETRIES) as u32,
         fallback,
         hash_on,

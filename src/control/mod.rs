@@ -14,7 +14,9 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::config::Config;
 
+pub mod queue;
 pub mod stats;
+pub use queue::SlotQueue;
 pub use stats::{AdminState, ServerState, ServerStats};
 
 /// One config generation with the live stats of each pool's servers.
@@ -26,6 +28,8 @@ pub struct Snapshot {
     pub config: Arc<Config>,
     /// `servers[pool][i]` matches `config.pools[pool].servers[i]`.
     pub servers: Vec<Vec<Arc<ServerStats>>>,
+    /// `queues[pool]`: requests waiting for a free slot in that pool (all workers).
+    pub queues: Vec<Arc<SlotQueue>>,
 }
 
 impl Snapshot {
@@ -33,13 +37,31 @@ impl Snapshot {
     /// that exist in `previous`, so counters and states survive a reload.
     pub fn new(generation: u64, config: Arc<Config>, previous: Option<&Snapshot>) -> Self {
         let mut old: HashMap<(&str, SocketAddr), &Arc<ServerStats>> = HashMap::new();
+        let mut old_queues: HashMap<&str, &Arc<SlotQueue>> = HashMap::new();
         if let Some(prev) = previous {
-            for (pool, stats) in prev.config.pools.iter().zip(&prev.servers) {
+            for ((pool, stats), queue) in prev
+                .config
+                .pools
+                .iter()
+                .zip(&prev.servers)
+                .zip(&prev.queues)
+            {
                 for s in stats {
                     old.insert((pool.name.as_str(), s.addr), s);
                 }
+                old_queues.insert(pool.name.as_str(), queue);
             }
         }
+        // A pool that stays keeps its queue: requests waiting on the old generation
+        // are woken by slots freed on the new one.
+        let queues = config
+            .pools
+            .iter()
+            .map(|pool| match old_queues.get(pool.name.as_str()) {
+                Some(q) => Arc::clone(q),
+                None => Arc::new(SlotQueue::new()),
+            })
+            .collect();
         let servers = config
             .pools
             .iter()
@@ -57,6 +79,7 @@ impl Snapshot {
             generation,
             config,
             servers,
+            queues,
         }
     }
 

@@ -23,6 +23,15 @@ impl Answer {
             retry_after: None,
         }
     }
+
+    /// A 503 with `Retry-After: 1` (no healthy server, queue full or timed out).
+    pub const fn unavailable(error: &'static str) -> Self {
+        Answer {
+            status: 503,
+            error,
+            retry_after: Some(1),
+        }
+    }
 }
 
 /// Standard reason phrase for the statuses sluice produces.

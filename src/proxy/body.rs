@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use monoio::net::TcpStream;
 
-use crate::http::chunked::ChunkedDecoder;
+use crate::http::chunked::{ChunkError, ChunkedDecoder};
 use crate::upstream::splice::{PipePool, SPLICE_MIN_BODY, SpliceFail, splice_exact};
 
 use super::io::{IoFail, consume, read_append, write_range};
@@ -31,6 +31,19 @@ pub enum RelayError {
     Dest(IoFail),
     /// The chunked framing was invalid.
     BadChunked,
+    /// The chunked body's data went over its limit (`max_body`); nothing past
+    /// the limit was written.
+    TooLarge,
+}
+
+/// How a chunked body is relayed.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkedRelay {
+    /// Write only the chunk data (for an HTTP/1.0 client; the connection is then
+    /// closed to delimit the body).
+    pub dechunk: bool,
+    /// Most chunk data accepted (`max_body` for request bodies); 0 = unlimited.
+    pub max_data: u64,
 }
 
 /// Relay exactly `len` body bytes. `buf` holds bytes read ahead from `src`; on
@@ -88,17 +101,19 @@ pub async fn relay_length(
     (Ok(len), buf)
 }
 
-/// Relay a chunked body. With `dechunk` only the chunk data is written (for an
-/// HTTP/1.0 client; the connection is then closed to delimit the body). Returns the
-/// body bytes written to `dst` (the chunked framing included unless de-chunking).
+/// Relay a chunked body (see `ChunkedRelay`). Each batch of input is checked by
+/// the decoder before any of it is written, so a malformed or over-limit body is
+/// cut before its bad part. Returns the body bytes written to `dst` (the chunked
+/// framing included unless de-chunking).
 pub async fn relay_chunked(
     src: &mut TcpStream,
     dst: &mut TcpStream,
     mut buf: Vec<u8>,
-    dechunk: bool,
+    how: ChunkedRelay,
     t: RelayTimeouts,
 ) -> (Result<u64, RelayError>, Vec<u8>) {
-    let mut decoder = ChunkedDecoder::new();
+    let dechunk = how.dechunk;
+    let mut decoder = ChunkedDecoder::with_limit(how.max_data);
     let mut written = 0u64;
     // De-chunking (rare: HTTP/1.0 clients only) gathers the data in a second buffer.
     let mut data = Vec::new();
@@ -110,8 +125,10 @@ pub async fn relay_chunked(
             } else {
                 decoder.feed(&buf, |_| {})
             };
-            let Ok(used) = fed else {
-                return (Err(RelayError::BadChunked), buf);
+            let used = match fed {
+                Ok(used) => used,
+                Err(ChunkError::TooLarge) => return (Err(RelayError::TooLarge), buf),
+                Err(_) => return (Err(RelayError::BadChunked), buf),
             };
             let (r, n) = if dechunk {
                 let n = data.len();

@@ -22,8 +22,10 @@ use crate::metrics::Sample;
 
 use super::ctx::{Ctx, WorkerView};
 use super::exchange::{Next, exchange};
+use super::guard::Busy;
 use super::io::{IoFail, read_append, write_all};
 use super::plan::{Plan, prepare};
+use super::slot::TunnelSlot;
 use super::tunnel::tunnel;
 
 /// How long a read stays posted (with a buffer) waiting for a keep-alive client's
@@ -84,7 +86,10 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Future<O
     };
     async move {
         let ctx = &open.0;
-        let mut first = true;
+        // While the first request is awaited: when the connection was accepted. Its
+        // head must be complete within `client_header` of that moment, however the
+        // time is split between silence and slow bytes.
+        let mut first = Some(Instant::now());
         loop {
             let phase = Box::pin(active(&mut conn, ctx, &mut first)).await;
             // Only the cold wait's remaining time survives this match: the phase
@@ -92,7 +97,12 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Future<O
             let left = match phase {
                 Phase::Cold(left) => left,
                 Phase::Close => break,
-                Phase::Upgrade(up, upbuf, idle) => {
+                Phase::Upgrade(up, upbuf, idle, slot) => {
+                    // A tunnel is in-flight work: SIGTERM lets it finish (up to
+                    // `shutdown_timeout`) like a request, and it keeps its slot on
+                    // the server until it ends.
+                    let _busy = Busy::enter(ctx);
+                    let _slot = slot;
                     let client_buf = std::mem::take(&mut conn.buf);
                     Box::pin(tunnel(conn.stream, up, client_buf, upbuf, idle)).await;
                     return;
@@ -123,17 +133,20 @@ enum Phase {
     Cold(Duration),
     /// Close the connection.
     Close,
-    /// Tunnel with this upstream connection (bytes it already sent, idle timeout).
-    Upgrade(TcpStream, Vec<u8>, Duration),
+    /// Tunnel with this upstream connection (bytes it already sent, idle timeout,
+    /// the server slot it holds).
+    Upgrade(TcpStream, Vec<u8>, Duration, TunnelSlot),
 }
 
 /// Serve requests back to back while they keep arriving within the hot window.
-async fn active(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: &mut bool) -> Phase {
+async fn active(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: &mut Option<Instant>) -> Phase {
     // One canceller for every hot read of this period: monoio allocates for a new
     // one and for its first associated read, not for later reads.
     let mut canceller = Canceller::new();
     let mut scratch = Scratch {
-        ip: IpText::new(conn.peer.ip()),
+        // An IPv4 client on a dual-stack listener is `::ffff:a.b.c.d`: shown and
+        // hashed as the IPv4 address it is.
+        ip: IpText::new(conn.peer.ip().to_canonical()),
         path: Vec::new(),
     };
     loop {
@@ -144,10 +157,9 @@ async fn active(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: &mut bool) -> Phase
         if conn.buf.is_empty() {
             let idle_limit = {
                 let t = &ctx.view().snapshot.config.server.timeouts;
-                if *first {
-                    t.client_header
-                } else {
-                    t.client_idle
+                match *first {
+                    Some(accepted) => t.client_header.saturating_sub(accepted.elapsed()),
+                    None => t.client_idle,
                 }
             };
             match hot_read(conn, ctx, &mut canceller, HOT_WAIT.min(idle_limit)).await {
@@ -156,18 +168,20 @@ async fn active(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: &mut bool) -> Phase
                 Hot::Cold => return Phase::Cold(idle_limit.saturating_sub(HOT_WAIT)),
             }
         }
-        *first = false;
-        ctx.busy.set(ctx.busy.get() + 1);
+        let header_deadline = first
+            .take()
+            .map(|accepted| accepted + ctx.view().snapshot.config.server.timeouts.client_header);
+        let busy = Busy::enter(ctx);
         let view = ctx.view();
-        let next = handle_request(conn, ctx, &view, &mut scratch).await;
-        ctx.busy.set(ctx.busy.get() - 1);
+        let next = handle_request(conn, ctx, &view, &mut scratch, header_deadline).await;
+        drop(busy);
         ctx.touch();
         match next {
             Next::KeepAlive => {}
             Next::Close | Next::Answer(_) => return Phase::Close,
-            Next::Upgrade(up, upbuf) => {
+            Next::Upgrade(up, upbuf, slot) => {
                 let idle = view.snapshot.config.server.timeouts.client_idle;
-                return Phase::Upgrade(up, upbuf, idle);
+                return Phase::Upgrade(up, upbuf, idle, slot);
             }
         }
     }
@@ -238,15 +252,19 @@ async fn hot_read(
 }
 
 /// Read, plan and serve one request. Errors sluice answers itself are written here.
+/// The head must be complete by `header_deadline` when given (the first request:
+/// counted from accept), else within `client_header` of its first byte (later
+/// requests, whose wait for that byte is bounded by `client_idle`).
 async fn handle_request(
     conn: &mut ClientConn,
     ctx: &Rc<Ctx>,
     view: &Rc<WorkerView>,
     scratch: &mut Scratch,
+    header_deadline: Option<Instant>,
 ) -> Next {
     let t = view.snapshot.config.server.timeouts;
     let started = Instant::now();
-    let deadline = started + t.client_header;
+    let deadline = header_deadline.unwrap_or(started + t.client_header);
     let mut up_head = ctx.heads.borrow_mut().take();
     let mut method = [0u8; 16];
     let planned = loop {

@@ -2,31 +2,33 @@
 //! send head and body, read the response head (forwarding interim 1xx), relay the
 //! response, and return the upstream connection to the pool when it is reusable.
 //!
-//! Retries: a reused pooled connection that fails before any response byte is
-//! retried on a fresh connection (the origin closed it while idle). Connect failures
-//! and resets before any response byte are retried on another server up to the
-//! pool's `retries`, for idempotent requests whose body is fully buffered.
+//! Retries, only for idempotent requests whose body is fully buffered (RFC 9110
+//! §9.2.2: anything else is sent once, and a failure after it was written is a
+//! 502): a reused pooled connection that fails before any response byte is retried
+//! on a fresh connection (the origin closed it while idle); connect failures and
+//! resets before any response byte are retried on another server up to the pool's
+//! `retries`, never on a server this request already tried.
 
 use std::rc::Rc;
-use std::time::Instant;
+use std::sync::Arc;
 
 use monoio::net::TcpStream;
 
-use crate::balance::Pick;
 use crate::control::ServerStats;
 use crate::http::BodyKind;
 use crate::http::answers::Answer;
-use crate::http::chunked::ChunkedDecoder;
+use crate::http::chunked::{ChunkError, ChunkedDecoder};
 use crate::metrics::Sample;
 use crate::upstream::connect::{ConnectError, connect};
 
-use super::body::{RelayError, RelayTimeouts, relay_chunked, relay_length};
+use super::acquire::{Target, acquire};
+use super::body::{ChunkedRelay, RelayError, RelayTimeouts, relay_chunked, relay_length};
 use super::conn::ClientConn;
 use super::ctx::{Ctx, WorkerView};
 use super::io::{consume, write_all, write_range};
 use super::plan::Plan;
 use super::respond::respond;
-use super::slot::InFlight;
+use super::slot::TunnelSlot;
 
 /// How the client connection goes on after an exchange.
 pub enum Next {
@@ -37,22 +39,21 @@ pub enum Next {
     /// Answer this error (nothing was sent to the client yet), then go on or close.
     Answer(Answer),
     /// 101 sent: tunnel bytes both ways with this upstream connection; the buffer
-    /// holds upstream bytes already read past the response head.
-    Upgrade(TcpStream, Vec<u8>),
+    /// holds upstream bytes already read past the response head; the slot keeps
+    /// the tunnel counted against the server's `max_conns_per_server`.
+    Upgrade(TcpStream, Vec<u8>, TunnelSlot),
 }
-
-/// How far `fallback` pools are followed.
-const MAX_FALLBACK_HOPS: u32 = 4;
-/// Poll interval while queued for a free slot.
-const QUEUE_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// What went wrong on one attempt, before anything reached the client.
 pub(super) enum AttemptError {
     /// Can be retried: nothing of the response was seen. `stale` = it was a reused
     /// pooled connection.
     Retryable { stale: bool, answer: Answer },
-    /// Answer the client with this.
+    /// The server failed: answer the client with this.
     Fatal(Answer),
+    /// The client's request is refused (e.g. its body is over `max_body`); the
+    /// server is not at fault.
+    Refused(Answer),
     /// The client is gone or the response was cut off after it started: close.
     Close,
 }
@@ -74,105 +75,63 @@ pub async fn exchange(
         BodyKind::Length(n) => conn.buf.len() as u64 >= n,
         BodyKind::Chunked | BodyKind::Close => false,
     };
-    // A chunked body whose buffered start is already malformed is refused before
-    // anything is sent upstream (RFC 9112 §7.1), so none of it reaches a backend.
-    if plan.body == BodyKind::Chunked && ChunkedDecoder::new().feed(&conn.buf, |_| {}).is_err() {
-        return (Next::Answer(Answer::new(400, "bad_chunked_body")), up_head);
+    // A chunked body whose buffered start is already malformed or over `max_body`
+    // is refused before anything is sent upstream, so none of it reaches a backend.
+    if plan.body == BodyKind::Chunked {
+        match ChunkedDecoder::with_limit(view.limits.max_body).feed(&conn.buf, |_| {}) {
+            Ok(_) => {}
+            Err(ChunkError::TooLarge) => {
+                return (Next::Answer(Answer::new(413, "body_too_large")), up_head);
+            }
+            Err(_) => return (Next::Answer(Answer::new(400, "bad_chunked_body")), up_head),
+        }
     }
-    let mut pool_idx = plan.pool;
-    let mut retries_left = if plan.idempotent && replayable {
-        snap.config.pools[pool_idx].retries
+    // RFC 9110 §9.2.2: only an idempotent request may be sent twice; anything
+    // else that failed after it was written is answered, never replayed.
+    let resendable = plan.idempotent && replayable;
+    let mut target = Target::new(plan.pool);
+    let mut retries_left = if resendable {
+        snap.config.pools[plan.pool].retries
     } else {
         0
     };
     let mut stale_retries_left = 2u32;
-    let mut exclude = 0u64;
-    let mut hops = 0;
-    let mut queued_until: Option<Instant> = None;
     let mut up_head = up_head;
     let mut sent_continue = false;
     let mut last_failure: Option<Answer> = None;
     loop {
-        let pool = &snap.config.pools[pool_idx];
-        let servers = &snap.servers[pool_idx];
-        let picked = view.balancers.borrow_mut()[pool_idx].pick(
-            servers,
-            exclude,
-            plan.hash,
-            pool.max_conns_per_server,
-        );
-        let flight = match picked {
-            Pick::Server(idx) => {
-                match InFlight::try_start(&servers[idx], pool.max_conns_per_server, pool.passive) {
-                    Some(f) => (idx, f),
-                    // Another worker took the last slot first: go round again.
-                    None => {
-                        monoio::time::sleep(QUEUE_POLL).await;
-                        continue;
-                    }
-                }
-            }
-            Pick::Full => {
-                // Every usable server is at max_conns_per_server: wait for a slot.
-                let until =
-                    *queued_until.get_or_insert_with(|| Instant::now() + pool.queue_timeout);
-                if Instant::now() >= until {
-                    let answer = Answer {
-                        status: 503,
-                        error: "queue_timeout",
-                        retry_after: Some(1),
-                    };
-                    return (Next::Answer(answer), up_head);
-                }
-                monoio::time::sleep(QUEUE_POLL).await;
-                continue;
-            }
-            Pick::NoneUp => {
-                if let Some(answer) = last_failure {
-                    // A failed try with nobody left to retry on: report that failure.
-                    return (Next::Answer(answer), up_head);
-                }
-                if let Some(fallback) = pool.fallback
-                    && hops < MAX_FALLBACK_HOPS
-                {
-                    hops += 1;
-                    pool_idx = fallback;
-                    exclude = 0;
-                    continue;
-                }
-                let answer = Answer {
-                    status: 503,
-                    error: "no_healthy_server",
-                    retry_after: Some(1),
-                };
-                return (Next::Answer(answer), up_head);
-            }
+        let (idx, flight) = match acquire(ctx, view, &mut target, plan.hash, last_failure).await {
+            Ok(slot) => slot,
+            Err(answer) => return (Next::Answer(answer), up_head),
         };
-        let (idx, flight) = flight;
-        let server = &servers[idx];
+        let pool_idx = target.pool;
+        let server = &snap.servers[pool_idx][idx];
         report.pool = Some(pool_idx);
         report.server = Some(idx);
-        let result = attempt(
-            conn,
-            ctx,
-            view,
+        let try_ = Try {
             plan,
             pool_idx,
             server,
-            &mut up_head,
             replayable,
-            &mut sent_continue,
-        )
-        .await;
+        };
+        let result = attempt(conn, ctx, view, &try_, &mut up_head, &mut sent_continue).await;
         match result {
             Ok((next, status, bytes)) => {
                 flight.finished(ctx, status);
                 report.status = status;
                 report.bytes_out = bytes;
+                let next = match next {
+                    Done::Next(next) => next,
+                    Done::Upgraded(up, upbuf) => {
+                        let slot = flight
+                            .into_tunnel(Arc::clone(server), Arc::clone(&snap.queues[pool_idx]));
+                        Next::Upgrade(up, upbuf, slot)
+                    }
+                };
                 return (next, up_head);
             }
             Err(AttemptError::Retryable { stale: true, .. })
-                if stale_retries_left > 0 && replayable =>
+                if stale_retries_left > 0 && resendable =>
             {
                 stale_retries_left -= 1;
                 // The origin closed idle connections (restart?): the others are suspect too.
@@ -186,33 +145,52 @@ pub async fn exchange(
                 }
                 retries_left -= 1;
                 last_failure = Some(answer);
-                if idx < 64 {
-                    exclude |= 1 << idx;
-                }
+                target.tried.insert(idx);
             }
             Err(AttemptError::Fatal(answer)) => {
                 flight.failed(ctx);
                 ctx.metrics.borrow_mut().upstream_error(pool_idx, idx);
                 return (Next::Answer(answer), up_head);
             }
+            Err(AttemptError::Refused(answer)) => return (Next::Answer(answer), up_head),
             Err(AttemptError::Close) => return (Next::Close, up_head),
         }
     }
 }
 
+/// One try: the request, the server chosen for it, and whether its body can be sent
+/// again from the buffer.
+struct Try<'a> {
+    plan: &'a Plan,
+    pool_idx: usize,
+    server: &'a ServerStats,
+    replayable: bool,
+}
+
+/// How a successful try ended.
+enum Done {
+    /// The response was relayed; the client connection goes on like this.
+    Next(Next),
+    /// 101 was relayed: tunnel with this upstream connection (and the upstream
+    /// bytes already read past the response head).
+    Upgraded(TcpStream, Vec<u8>),
+}
+
 /// One try against one server.
-#[allow(clippy::too_many_arguments)]
 async fn attempt(
     conn: &mut ClientConn,
     ctx: &Rc<Ctx>,
     view: &WorkerView,
-    plan: &Plan,
-    pool_idx: usize,
-    server: &ServerStats,
+    try_: &Try<'_>,
     up_head: &mut Vec<u8>,
-    replayable: bool,
     sent_continue: &mut bool,
-) -> Result<(Next, u16, u64), AttemptError> {
+) -> Result<(Done, u16, u64), AttemptError> {
+    let Try {
+        plan,
+        pool_idx,
+        server,
+        replayable,
+    } = *try_;
     let config = &view.snapshot.config;
     let t = config.server.timeouts;
     let pool = &config.pools[pool_idx];
@@ -290,7 +268,11 @@ async fn attempt(
         }
         BodyKind::Chunked => {
             let buf = std::mem::take(&mut conn.buf);
-            let (r, b) = relay_chunked(&mut conn.stream, &mut up, buf, false, relay_up).await;
+            let framing = ChunkedRelay {
+                dechunk: false,
+                max_data: view.limits.max_body,
+            };
+            let (r, b) = relay_chunked(&mut conn.stream, &mut up, buf, framing, relay_up).await;
             conn.buf = b;
             body_sent(r)?;
         }
@@ -301,7 +283,7 @@ async fn attempt(
         consume(&mut conn.buf, n as usize);
     }
     if outcome.upgraded {
-        return Ok((Next::Upgrade(up, outcome.upbuf), 101, 0));
+        return Ok((Done::Upgraded(up, outcome.upbuf), 101, 0));
     }
     if outcome.reusable && outcome.upbuf.is_empty() && server.is_up() {
         ctx.idle.borrow_mut().release(
@@ -317,7 +299,7 @@ async fn attempt(
     } else {
         Next::Close
     };
-    Ok((next, outcome.status, outcome.bytes))
+    Ok((Done::Next(next), outcome.status, outcome.bytes))
 }
 
 /// Map a request-body relay failure.
@@ -325,8 +307,9 @@ fn body_sent(r: Result<u64, RelayError>) -> Result<(), AttemptError> {
     match r {
         Ok(_) => Ok(()),
         Err(RelayError::BadChunked) => {
-            Err(AttemptError::Fatal(Answer::new(400, "bad_chunked_body")))
+            Err(AttemptError::Refused(Answer::new(400, "bad_chunked_body")))
         }
+        Err(RelayError::TooLarge) => Err(AttemptError::Refused(Answer::new(413, "body_too_large"))),
         Err(RelayError::Source(_)) => Err(AttemptError::Close),
         Err(RelayError::Dest(_)) => Err(AttemptError::Fatal(Answer::new(
             502,

@@ -4,10 +4,13 @@
 //! caught at the task boundary, logged, and only that connection (its sockets and
 //! buffers are dropped) is lost. Release builds keep `panic = "unwind"` for this.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use super::ctx::Ctx;
 
 pin_project_lite::pin_project! {
     /// Runs `F`, turning a panic of it into `Err(())`, and hands the outcome to
@@ -55,6 +58,30 @@ impl<F: Future<Output = ()>, D: FnOnce(Result<(), ()>)> Future for CatchPanic<F,
     }
 }
 
+/// Counts one piece of in-flight work (a request, a tunnel) in the worker's `busy`
+/// figure, which shutdown waits on, for as long as it lives. A guard rather than a
+/// pair of calls: when the work panics, unwinding drops it too, so a caught panic
+/// cannot leave the count raised and SIGTERM waiting out the whole timeout.
+pub struct Busy<'a>(&'a Cell<usize>);
+
+impl<'a> Busy<'a> {
+    /// Count one more piece of work on `ctx`'s worker.
+    pub fn enter(ctx: &'a Ctx) -> Self {
+        Self::count(&ctx.busy)
+    }
+
+    fn count(busy: &'a Cell<usize>) -> Self {
+        busy.set(busy.get() + 1);
+        Busy(busy)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +109,36 @@ mod tests {
         let mut good = std::pin::pin!(CatchPanic::new(async {}, |r| seen.set(Some(r))));
         assert_eq!(good.as_mut().poll(&mut cx), Poll::Ready(()));
         assert_eq!(seen.take(), Some(Ok(())));
+    }
+
+    /// Item 10 of the hardening round: a request that panics while counted busy
+    /// must not leave the count raised (SIGTERM waits for it to reach zero).
+    #[test]
+    fn a_caught_panic_releases_the_busy_count() {
+        let busy = Cell::new(0usize);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut yielded = false;
+        let work = std::future::poll_fn(|_| {
+            if yielded {
+                panic!("request handler bug")
+            }
+            yielded = true;
+            Poll::<()>::Pending
+        });
+        let mut guarded = std::pin::pin!(CatchPanic::new(
+            async {
+                let _busy = Busy::count(&busy);
+                work.await;
+            },
+            |_| {}
+        ));
+        assert_eq!(guarded.as_mut().poll(&mut cx), Poll::Pending);
+        assert_eq!(busy.get(), 1, "counted while in flight");
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let r = guarded.as_mut().poll(&mut cx);
+        std::panic::set_hook(prev);
+        assert_eq!(r, Poll::Ready(()));
+        assert_eq!(busy.get(), 0, "released by the unwinding");
     }
 }

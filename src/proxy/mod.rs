@@ -5,6 +5,7 @@
 //! borrowed across `.await`), cross-worker figures are relaxed atomics, and control
 //! messages are taken with `try_recv` between requests.
 
+pub mod acquire;
 pub mod body;
 pub mod bufs;
 pub mod coarse_timers;

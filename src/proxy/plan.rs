@@ -3,7 +3,7 @@
 //! never live across an `.await`.
 
 use crate::config::{Balance, HashOn};
-use crate::hashring::stable_hash;
+use crate::hashring::{stable_hash, stable_hash_ignore_case};
 use crate::http::BodyKind;
 use crate::http::answers::Answer;
 use crate::http::fields::{cookie_value, header_value, query_value};
@@ -120,7 +120,8 @@ fn hash_key(on: &HashOn, head: &RequestHead<'_, '_>, path: &[u8], client_ip: &[u
             Some(i) => &path[..=i],
             None => path,
         },
-        HashOn::Host => head.host,
+        // Host names compare case-insensitively: hash them that way.
+        HashOn::Host => return stable_hash_ignore_case(head.host),
         HashOn::ClientIp => client_ip,
         HashOn::Header(name) => header_value(head.headers, name.as_bytes()).unwrap_or_default(),
         HashOn::Cookie(name) => cookie_value(head.headers, name.as_bytes()).unwrap_or_default(),

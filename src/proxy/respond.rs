@@ -11,7 +11,7 @@ use crate::http::header_slots;
 use crate::http::response::{MAX_RESPONSE_HEADERS, parse_response};
 use crate::http::rewrite::{ClientDisposition, write_client_response};
 
-use super::body::{RelayTimeouts, relay_chunked, relay_length, relay_until_eof};
+use super::body::{ChunkedRelay, RelayTimeouts, relay_chunked, relay_length, relay_until_eof};
 use super::conn::ClientConn;
 use super::ctx::{Ctx, WorkerView};
 use super::exchange::AttemptError;
@@ -184,7 +184,11 @@ pub(super) async fn respond(
                                 .await
                         }
                         BodyKind::Chunked => {
-                            relay_chunked(up, &mut conn.stream, upbuf, dechunk, relay_down).await
+                            let how = ChunkedRelay {
+                                dechunk,
+                                max_data: 0,
+                            };
+                            relay_chunked(up, &mut conn.stream, upbuf, how, relay_down).await
                         }
                         BodyKind::Close => {
                             relay_until_eof(up, &mut conn.stream, upbuf, relay_down).await

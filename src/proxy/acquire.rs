@@ -1,0 +1,119 @@
+//! Getting a slot on a server for one try of a request: pick a server in the pool,
+//! reserve a slot on it, follow `fallback` when nobody is up, and wait in the pool's
+//! queue when every usable server is full (woken when a slot frees, no polling; at
+//! most `max_queue` waiters, at most `queue_timeout` of waiting).
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::balance::{Pick, Tried};
+use crate::control::queue::Waiter;
+use crate::http::answers::Answer;
+
+use super::ctx::{Ctx, WorkerView};
+use super::slot::InFlight;
+
+/// How far `fallback` pools are followed.
+const MAX_FALLBACK_HOPS: u32 = 4;
+
+/// Where a request is being sent: the pool (it changes when falling back) and the
+/// servers of that pool it already tried.
+pub(super) struct Target {
+    /// Index of the pool in the config.
+    pub pool: usize,
+    /// Servers of `pool` already tried.
+    pub tried: Tried,
+    hops: u32,
+}
+
+impl Target {
+    /// Start at `pool`.
+    pub fn new(pool: usize) -> Self {
+        Target {
+            pool,
+            tried: Tried::new(),
+            hops: 0,
+        }
+    }
+}
+
+/// Reserve a slot for the next try. `last_failure` is the answer of a failed earlier
+/// try: with nobody left to try, the client gets that rather than a 503.
+pub(super) async fn acquire<'v>(
+    ctx: &Rc<Ctx>,
+    view: &'v WorkerView,
+    target: &mut Target,
+    hash: u64,
+    last_failure: Option<Answer>,
+) -> Result<(usize, InFlight<'v>), Answer> {
+    let snap = &view.snapshot;
+    let mut waiter: Option<Waiter> = None;
+    let mut queued_until: Option<Instant> = None;
+    loop {
+        let pool = &snap.config.pools[target.pool];
+        let servers = &snap.servers[target.pool];
+        let queue = &snap.queues[target.pool];
+        let picked = view.balancers.borrow_mut()[target.pool].pick(
+            servers,
+            &target.tried,
+            hash,
+            pool.max_conns_per_server,
+        );
+        match picked {
+            Pick::Server(idx) => {
+                if let Some(flight) = InFlight::try_start(
+                    &servers[idx],
+                    queue,
+                    pool.max_conns_per_server,
+                    pool.passive,
+                ) {
+                    return Ok((idx, flight));
+                }
+                // Another worker took the last slot between the pick and the
+                // reservation: the pool is full, wait like any other request.
+            }
+            Pick::Full => {}
+            Pick::NoneUp => {
+                if let Some(answer) = last_failure {
+                    return Err(answer);
+                }
+                match pool.fallback {
+                    Some(fallback) if target.hops < MAX_FALLBACK_HOPS => {
+                        target.hops += 1;
+                        target.pool = fallback;
+                        target.tried.clear();
+                        waiter = None;
+                        continue;
+                    }
+                    _ => return Err(Answer::unavailable("no_healthy_server")),
+                }
+            }
+        }
+        // Every usable server is at max_conns_per_server.
+        let Some(w) = waiter.as_mut() else {
+            match queue.join(pool.max_queue).await {
+                Some(w) => waiter = Some(w),
+                None => return Err(Answer::unavailable("queue_full")),
+            }
+            // Pick again now that the ticket is filed: a slot freed before it was
+            // would otherwise wake nobody.
+            continue;
+        };
+        if w.requeue().await {
+            continue;
+        }
+        let until = *queued_until.get_or_insert_with(|| Instant::now() + pool.queue_timeout);
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Answer::unavailable("queue_timeout"));
+        }
+        let expiry = ctx.timers.expiry(left);
+        let woken = monoio::select! {
+            _ = w.sleep() => true,
+            _ = expiry => false,
+        };
+        if !woken {
+            return Err(Answer::unavailable("queue_timeout"));
+        }
+    }
+}
