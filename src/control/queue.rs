@@ -94,12 +94,15 @@ impl SlotQueue {
     }
 
     /// Join the queue with `max` waiters at most (`max_queue`). `None` when it is
-    /// full: answer 503 at once. The caller must pick again right after joining
-    /// (a slot may have freed before its ticket was filed) and only then `sleep`.
+    /// full: answer 503 at once. A waiter that joined an empty queue must pick
+    /// again right after joining (`Waiter::first`): a slot freed just before its
+    /// ticket was filed woke nobody. Later ones sleep at once; the slots that free
+    /// go to the waiters before them first (no barging).
     pub async fn join(self: &Arc<Self>, max: usize) -> Option<Waiter> {
         let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
         let ticket = self.file(waker);
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= max {
+        let ahead = self.waiting.fetch_add(1, Ordering::SeqCst);
+        if ahead >= max {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             ticket.state.store(GONE, Ordering::Release);
             return None;
@@ -107,6 +110,7 @@ impl SlotQueue {
         Some(Waiter {
             queue: Arc::clone(self),
             ticket,
+            first: ahead == 0,
         })
     }
 
@@ -146,9 +150,21 @@ impl SlotQueue {
 pub struct Waiter {
     queue: Arc<SlotQueue>,
     ticket: Arc<Ticket>,
+    first: bool,
 }
 
 impl Waiter {
+    /// Whether it joined an empty queue (and so must pick again before sleeping).
+    pub fn first(&self) -> bool {
+        self.first
+    }
+
+    /// Leave the queue holding the slot its wake-up was for: the wake-up is used,
+    /// not passed on.
+    pub fn served(self) {
+        self.ticket.state.store(GONE, Ordering::Release);
+    }
+
     /// Sleep until a freed slot wakes this waiter. Lose the race for it and call
     /// `requeue` before sleeping again.
     pub fn sleep(&self) -> impl Future<Output = ()> + '_ {
@@ -173,8 +189,8 @@ impl Drop for Waiter {
         self.queue.waiting.fetch_sub(1, Ordering::SeqCst);
         let was = self.ticket.state.swap(GONE, Ordering::AcqRel);
         if was == WOKEN {
-            // Woken but leaving (got a slot by picking, or timed out): if the slot
-            // that woke it is still free, the next waiter should try for it.
+            // Woken but leaving without the slot (timed out, gave up): the slot
+            // that woke it may still be free, so the next waiter tries for it.
             self.queue.notify_one();
         } else {
             self.queue.sweep();
@@ -233,11 +249,15 @@ mod tests {
         let b = join_now(&q, 2, &wakers[1]).expect("room");
         assert!(join_now(&q, 2, &wakers[2]).is_none(), "over max_queue");
         assert_eq!(q.waiting(), 2);
+        assert!(a.first() && !b.first());
         q.notify_one();
         assert_eq!(counters[0].0.load(Ordering::SeqCst), 1);
         assert_eq!(counters[1].0.load(Ordering::SeqCst), 0);
-        drop(a);
-        // a was woken and left without... its drop passes the wake on to b.
+        // a took the slot it was woken for: b stays asleep.
+        a.served();
+        assert_eq!(counters[1].0.load(Ordering::SeqCst), 0);
+        // b is woken, then gives up: the wake-up passes on to the next (none).
+        q.notify_one();
         assert_eq!(counters[1].0.load(Ordering::SeqCst), 1);
         drop(b);
         assert_eq!(q.waiting(), 0);

@@ -53,12 +53,17 @@ pub(super) async fn acquire<'v>(
         let pool = &snap.config.pools[target.pool];
         let servers = &snap.servers[target.pool];
         let queue = &snap.queues[target.pool];
-        let picked = view.balancers.borrow_mut()[target.pool].pick(
-            servers,
-            &target.tried,
-            hash,
-            pool.max_conns_per_server,
-        );
+        // Requests already waiting get the slots that free before a newcomer does.
+        let picked = if waiter.is_none() && queue.waiting() > 0 {
+            Pick::Full
+        } else {
+            view.balancers.borrow_mut()[target.pool].pick(
+                servers,
+                &target.tried,
+                hash,
+                pool.max_conns_per_server,
+            )
+        };
         match picked {
             Pick::Server(idx) => {
                 if let Some(flight) = InFlight::try_start(
@@ -67,6 +72,9 @@ pub(super) async fn acquire<'v>(
                     pool.max_conns_per_server,
                     pool.passive,
                 ) {
+                    if let Some(w) = waiter.take() {
+                        w.served();
+                    }
                     return Ok((idx, flight));
                 }
                 // Another worker took the last slot between the pick and the
@@ -89,19 +97,27 @@ pub(super) async fn acquire<'v>(
                 }
             }
         }
-        // Every usable server is at max_conns_per_server.
-        let Some(w) = waiter.as_mut() else {
-            match queue.join(pool.max_queue).await {
-                Some(w) => waiter = Some(w),
-                None => return Err(Answer::unavailable("queue_full")),
+        // Every usable server is at max_conns_per_server (or others wait already).
+        let w = match waiter.as_mut() {
+            Some(w) => {
+                // Woken, but the slot went elsewhere: back in the queue.
+                w.requeue().await;
+                w
             }
-            // Pick again now that the ticket is filed: a slot freed before it was
-            // would otherwise wake nobody.
-            continue;
+            None => {
+                let Some(w) = queue.join(pool.max_queue).await else {
+                    return Err(Answer::unavailable("queue_full"));
+                };
+                let first = w.first();
+                let w = waiter.insert(w);
+                if first {
+                    // Pick again now that the ticket is filed: a slot freed before
+                    // it was would otherwise wake nobody.
+                    continue;
+                }
+                w
+            }
         };
-        if w.requeue().await {
-            continue;
-        }
         let until = *queued_until.get_or_insert_with(|| Instant::now() + pool.queue_timeout);
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {

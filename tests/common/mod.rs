@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod raw;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
