@@ -179,11 +179,20 @@ fn item9_duration_at_365_days_is_accepted_and_runs() {
 fn item9_reload_with_huge_duration_is_refused() {
     let o = Origins::start(&["api=127.0.0.1:0,name=a"]);
     let origin = o.addr("a").to_string();
-    let s = Sluice::start(&config("", "", &origin, "", ""));
+    // No idle upstream connections: every request connects, under upstream_connect
+    // (which, applied at 1b5d9aa, made monoio's timer panic in the worker).
+    let no_idle = "max_idle_per_server = 0";
+    let s = Sluice::start(&config("", "", &origin, no_idle, ""));
     assert_eq!(get(s.addr, "/x").status, 200);
     // Keep the bound port so the reload changes nothing but the timeout.
-    let bad = config("", "upstream_connect = \"9999999999999h\"", &origin, "", "")
-        .replace("127.0.0.1:0\"]", &format!("127.0.0.1:{}\"]", s.addr.port()));
+    let bad = config(
+        "",
+        "upstream_connect = \"9999999999999h\"",
+        &origin,
+        no_idle,
+        "",
+    )
+    .replace("127.0.0.1:0\"]", &format!("127.0.0.1:{}\"]", s.addr.port()));
     std::fs::write(&s.config_path, bad).unwrap();
     s.proc.signal("HUP");
     std::thread::sleep(Duration::from_millis(400));
