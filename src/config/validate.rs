@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
 use std::time::Duration;
 
 use super::units::{parse_duration, parse_size};
@@ -184,7 +183,8 @@ fn check_server(s: &RawServer, e: &mut Errors) -> Server {
         );
         max_header_bytes = max_header_bytes.clamp(MIN_HEADER_BYTES, MAX_HEADER_BYTES_LIMIT);
     }
-    if l.max_headers > MAX_MAX_HEADERS {
+    // Above the parser's fixed array the limit would be capped silently: an error.
+    let max_headers = if l.max_headers > MAX_MAX_HEADERS {
         e.push(
             "server.limits.max_headers",
             format!(
@@ -192,13 +192,18 @@ fn check_server(s: &RawServer, e: &mut Errors) -> Server {
                 l.max_headers
             ),
         );
-    }
+        MAX_MAX_HEADERS
+    } else {
+        e.range(
+            "server.limits.max_headers",
+            l.max_headers,
+            1,
+            MAX_MAX_HEADERS,
+        )
+    };
     let limits = Limits {
         max_header_bytes: max_header_bytes as usize,
-        max_headers: match l.max_headers {
-            n if n > MAX_MAX_HEADERS => MAX_MAX_HEADERS as usize,
-            n => e.range("server.limits.max_headers", n, 1, MAX_MAX_HEADERS) as usize,
-        },
+        max_headers: max_headers as usize,
         max_body: e.size("server.limits.max_body", &l.max_body),
     };
     Server {
