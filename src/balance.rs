@@ -293,7 +293,7 @@ mod tests {
             max_conns_per_server: 10,
             max_idle_per_server: 1,
             queue_timeout: Duration::from_secs(1),
-            max_queue: 16,
+            max_queue: 1024,
             retries: 0,
             fallback: None,
             hash_on: HashOn::PathDir,

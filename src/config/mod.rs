@@ -2,6 +2,9 @@
 //! once by `validate` into typed `Config` values. Every error names its key path, and
 //! all errors are reported together.
 
+mod bounds;
+#[cfg(test)]
+mod bounds_tests;
 mod load;
 mod schema;
 #[cfg(test)]
@@ -9,11 +12,13 @@ mod tests;
 mod types;
 mod units;
 mod validate;
+mod validate_pool;
 mod validate_routes;
 
+pub use bounds::*;
 pub use schema::*;
 pub use types::*;
-pub use units::{parse_duration, parse_size};
+pub use units::{MAX_DURATION, parse_duration, parse_size};
 
 use std::fmt;
 

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
 /// Default admin listen address (loopback, so no token is required).
 pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9901";
+/// Default `pool.max_conns_per_server`.
+pub const DEFAULT_MAX_CONNS_PER_SERVER: i64 = 512;
+/// Default `pool.max_queue`: requests that may wait for a free slot, whole pool.
+pub const DEFAULT_MAX_QUEUE: usize = 1024;
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -167,8 +171,9 @@ pub struct RawPool {
     pub servers: Vec<RawServerEntry>,
     #[serde(default = "default_max_conns")]
     pub max_conns_per_server: i64,
-    #[serde(default = "default_max_idle")]
-    pub max_idle_per_server: i64,
+    /// Absent = `max_conns_per_server` (SPEC §3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_idle_per_server: Option<i64>,
     #[serde(default = "default_queue_timeout")]
     pub queue_timeout: String,
     #[serde(default = "default_max_queue")]
@@ -191,16 +196,13 @@ fn default_balance() -> String {
     "round_robin".into()
 }
 fn default_max_conns() -> i64 {
-    512
+    DEFAULT_MAX_CONNS_PER_SERVER
 }
-fn default_max_idle() -> i64 {
-    32
+fn default_max_queue() -> i64 {
+    DEFAULT_MAX_QUEUE as i64
 }
 fn default_queue_timeout() -> String {
     "1s".into()
-}
-fn default_max_queue() -> i64 {
-    1024
 }
 fn default_retries() -> i64 {
     1

@@ -38,6 +38,7 @@ servers = ["127.0.0.1:7001", { addr = "127.0.0.1:7002", weight = 2 }]
 max_conns_per_server = 512
 max_idle_per_server = 32
 queue_timeout = "1s"
+max_queue = 1024
 retries = 1
 fallback = "vod"
 
@@ -106,6 +107,9 @@ fn spec_example_parses() {
     assert_eq!(c.pools[1].hash_balance_factor, Some(1.25));
     assert_eq!(c.routes[0].pool, 1);
     assert_eq!(c.default_pool, Some(0));
+    assert_eq!(c.pools[0].max_queue, 1024);
+    assert_eq!(c.pools[0].max_idle_per_server, 32);
+    assert_eq!(c.pools[1].max_idle_per_server, 512);
     assert_eq!(c.server.limits.max_header_bytes, 16384);
     assert_eq!(
         c.server.timeouts.upstream_connect,

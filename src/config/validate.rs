@@ -1,20 +1,14 @@
 //! `RawConfig` → `Config`: every check of SPEC §3, with every error collected and
 //! named by its key path (`route[2] ("vod").pool: no pool named "vodd"`).
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::units::{parse_duration, parse_size};
+use super::validate_pool::check_pool;
 use super::validate_routes::check_routes;
 use super::*;
-
-/// Most header fields a request may be allowed to carry (`server.limits.max_headers`).
-pub const MAX_MAX_HEADERS: i64 = 1000;
-/// Most retries a pool may ask for.
-pub const MAX_RETRIES: i64 = 5;
-/// Largest accepted `max_header_bytes` (the head must fit one buffer).
-pub const MAX_HEADER_BYTES_LIMIT: u64 = 1 << 20;
 
 /// Collects errors while checking.
 #[derive(Default)]
@@ -28,35 +22,46 @@ impl Errors {
         });
     }
 
-    fn duration(&mut self, path: &str, v: &str) -> std::time::Duration {
+    /// A duration of 0..=365 days.
+    pub(super) fn duration(&mut self, path: &str, v: &str) -> Duration {
         parse_duration(v).unwrap_or_else(|e| {
             self.push(path, e);
-            std::time::Duration::ZERO
+            Duration::ZERO
         })
     }
 
-    fn positive_duration(&mut self, path: &str, v: &str) -> std::time::Duration {
+    /// A duration greater than zero and at most 365 days.
+    pub(super) fn positive_duration(&mut self, path: &str, v: &str) -> Duration {
+        self.duration_at_least(path, v, Duration::from_nanos(1))
+    }
+
+    /// A duration of `min..=365 days` (`min` > 0).
+    pub(super) fn duration_at_least(&mut self, path: &str, v: &str, min: Duration) -> Duration {
         match parse_duration(v) {
             Ok(d) if d.is_zero() => {
                 self.push(path, format!("{v:?} must be greater than zero"));
-                d
+                min
+            }
+            Ok(d) if d < min => {
+                self.push(path, format!("{v:?} is shorter than the minimum {min:?}"));
+                min
             }
             Ok(d) => d,
             Err(e) => {
                 self.push(path, e);
-                std::time::Duration::ZERO
+                min
             }
         }
     }
 
-    fn size(&mut self, path: &str, v: &str) -> u64 {
+    pub(super) fn size(&mut self, path: &str, v: &str) -> u64 {
         parse_size(v).unwrap_or_else(|e| {
             self.push(path, e);
             0
         })
     }
 
-    fn addr(&mut self, path: &str, v: &str) -> Option<SocketAddr> {
+    pub(super) fn addr(&mut self, path: &str, v: &str) -> Option<SocketAddr> {
         match v.parse() {
             Ok(a) => Some(a),
             Err(_) => {
@@ -71,7 +76,7 @@ impl Errors {
         }
     }
 
-    fn range(&mut self, path: &str, v: i64, lo: i64, hi: i64) -> i64 {
+    pub(super) fn range(&mut self, path: &str, v: i64, lo: i64, hi: i64) -> i64 {
         if v < lo || v > hi {
             self.push(path, format!("{v} is out of range ({lo}..={hi})"));
             return v.clamp(lo, hi);
@@ -147,9 +152,13 @@ fn check_server(s: &RawServer, e: &mut Errors) -> Server {
         .enumerate()
         .filter_map(|(i, a)| e.addr(&format!("server.listen[{i}]"), a))
         .collect();
-    let workers = e.range("server.workers", s.workers, 0, 1024) as usize;
-    let max_connections =
-        e.range("server.max_connections", s.max_connections, 1, 10_000_000) as usize;
+    let workers = e.range("server.workers", s.workers, 0, MAX_WORKERS) as usize;
+    let max_connections = e.range(
+        "server.max_connections",
+        s.max_connections,
+        1,
+        MAX_CONNECTIONS,
+    ) as usize;
     let t = &s.timeouts;
     let timeouts = Timeouts {
         client_header: e.positive_duration("server.timeouts.client_header", &t.client_header),
@@ -162,23 +171,39 @@ fn check_server(s: &RawServer, e: &mut Errors) -> Server {
     };
     let l = &s.limits;
     let mut max_header_bytes = e.size("server.limits.max_header_bytes", &l.max_header_bytes);
-    if !(256..=MAX_HEADER_BYTES_LIMIT).contains(&max_header_bytes)
+    if !(MIN_HEADER_BYTES..=MAX_HEADER_BYTES_LIMIT).contains(&max_header_bytes)
         && parse_size(&l.max_header_bytes).is_ok()
     {
         e.push(
             "server.limits.max_header_bytes",
-            format!("{:?} is out of range (256B..=1MiB)", l.max_header_bytes),
+            format!(
+                "{:?} is out of range (256B..=1MiB; each connection reading a head holds a buffer this size)",
+                l.max_header_bytes
+            ),
         );
-        max_header_bytes = max_header_bytes.clamp(256, MAX_HEADER_BYTES_LIMIT);
+        max_header_bytes = max_header_bytes.clamp(MIN_HEADER_BYTES, MAX_HEADER_BYTES_LIMIT);
     }
-    let limits = Limits {
-        max_header_bytes: max_header_bytes as usize,
-        max_headers: e.range(
+    // Above the parser's fixed array the limit would be capped silently: an error.
+    let max_headers = if l.max_headers > MAX_MAX_HEADERS {
+        e.push(
+            "server.limits.max_headers",
+            format!(
+                "{} is above the parser's capacity of {MAX_MAX_HEADERS} header fields",
+                l.max_headers
+            ),
+        );
+        MAX_MAX_HEADERS
+    } else {
+        e.range(
             "server.limits.max_headers",
             l.max_headers,
             1,
             MAX_MAX_HEADERS,
-        ) as usize,
+        )
+    };
+    let limits = Limits {
+        max_header_bytes: max_header_bytes as usize,
+        max_headers: max_headers as usize,
         max_body: e.size("server.limits.max_body", &l.max_body),
     };
     Server {
@@ -254,196 +279,4 @@ fn check_log(l: &RawLog, e: &mut Errors) -> Log {
         }
     };
     Log { access, level }
-}
-
-fn check_pool(i: usize, p: &RawPool, names: &[&str], e: &mut Errors) -> Pool {
-    let at = entry("pool", i, &p.name);
-    if p.name.is_empty() {
-        e.push(format!("{at}.name"), "must not be empty");
-    } else if names[..i].contains(&p.name.as_str()) {
-        e.push(
-            format!("{at}.name"),
-            format!("duplicate pool name {:?}", p.name),
-        );
-    }
-    let balance = match p.balance.as_str() {
-        "round_robin" => Balance::RoundRobin,
-        "least_conn" => Balance::LeastConn,
-        "p2c" => Balance::P2c,
-        "consistent_hash" => Balance::ConsistentHash,
-        "random" => Balance::Random,
-        other => {
-            e.push(
-                format!("{at}.balance"),
-                format!(
-                    "{other:?} is not one of round_robin, least_conn, p2c, consistent_hash, random"
-                ),
-            );
-            Balance::RoundRobin
-        }
-    };
-    if p.servers.is_empty() {
-        e.push(format!("{at}.servers"), "at least one server is required");
-    }
-    let mut seen = HashSet::new();
-    let mut servers = Vec::new();
-    for (j, s) in p.servers.iter().enumerate() {
-        let path = format!("{at}.servers[{j}]");
-        let (addr, weight) = match s {
-            RawServerEntry::Addr(a) => (a.as_str(), 1),
-            RawServerEntry::Table(t) => (t.addr.as_str(), t.weight),
-        };
-        let weight = if !(1..=1000).contains(&weight) {
-            e.push(
-                format!("{path}.weight"),
-                format!("{weight} is out of range (1..=1000)"),
-            );
-            1
-        } else {
-            weight as u32
-        };
-        if let Some(addr) = e.addr(&path, addr) {
-            if !seen.insert(addr) {
-                e.push(&path, format!("duplicate server {addr}"));
-            }
-            servers.push(Backend { addr, weight });
-        }
-    }
-    let fallback = p.fallback.as_ref().and_then(|f| {
-        if *f == p.name {
-            e.push(
-                format!("{at}.fallback"),
-                "a pool cannot fall back to itself",
-            );
-            return None;
-        }
-        let found = names.iter().position(|n| n == f);
-        if found.is_none() {
-            e.push(format!("{at}.fallback"), format!("no pool named {f:?}"));
-        }
-        found
-    });
-    let hashing = balance == Balance::ConsistentHash;
-    if !hashing && p.hash_on.is_some() {
-        e.push(
-            format!("{at}.hash_on"),
-            "only allowed with balance = \"consistent_hash\"",
-        );
-    }
-    if !hashing && p.hash_balance_factor.is_some() {
-        e.push(
-            format!("{at}.hash_balance_factor"),
-            "only allowed with balance = \"consistent_hash\"",
-        );
-    }
-    let hash_on = match p.hash_on.as_deref() {
-        None | Some("path_dir") => HashOn::PathDir,
-        Some("path") => HashOn::Path,
-        Some("host") => HashOn::Host,
-        Some("client_ip") => HashOn::ClientIp,
-        Some(other) => match other.split_once(':') {
-            Some(("header", n)) if !n.is_empty() => HashOn::Header(n.to_string()),
-            Some(("cookie", n)) if !n.is_empty() => HashOn::Cookie(n.to_string()),
-            Some(("query", n)) if !n.is_empty() => HashOn::Query(n.to_string()),
-            _ => {
-                e.push(format!("{at}.hash_on"), format!("{other:?} is not one of path, path_dir, host, client_ip, header:NAME, cookie:NAME, query:NAME"));
-                HashOn::PathDir
-            }
-        },
-    };
-    if let Some(f) = p.hash_balance_factor
-        && !(f > 1.0 && f.is_finite())
-    {
-        e.push(
-            format!("{at}.hash_balance_factor"),
-            format!("{f} must be greater than 1.0"),
-        );
-    }
-    let health = p
-        .health
-        .as_ref()
-        .map(|h| check_health(&format!("{at}.health"), h, e));
-    let passive = p.passive.as_ref().map(|x| Passive {
-        consecutive_failures: e.range(
-            &format!("{at}.passive.consecutive_failures"),
-            x.consecutive_failures,
-            1,
-            1000,
-        ) as u32,
-        eject_for: e.positive_duration(&format!("{at}.passive.eject_for"), &x.eject_for),
-        count_5xx: x.count_5xx,
-    });
-    Pool {
-        name: p.name.clone(),
-        balance,
-        servers,
-        max_conns_per_server: e.range(
-            &format!("{at}.max_conns_per_server"),
-            p.max_conns_per_server,
-            1,
-            1_000_000,
-        ) as u32,
-        max_idle_per_server: e.range(
-            &format!("{at}.max_idle_per_server"),
-            p.max_idle_per_server,
-            0,
-            100_000,
-        ) as u32,
-        queue_timeout: e.duration(&format!("{at}.queue_timeout"), &p.queue_timeout),
-        max_queue: e.range(&format!("{at}.max_queue"), p.max_queue, 0, 1_000_000) as usize,
-        retries: e.range(&format!("{at}.retries"), p.retries, 0, MAX_RETRIES) as u32,
-        fallback,
-        hash_on,
-        hash_balance_factor: p.hash_balance_factor,
-        health,
-        passive,
-    }
-}
-
-fn check_health(at: &str, h: &RawHealth, e: &mut Errors) -> Health {
-    if !h.path.starts_with('/') {
-        e.push(
-            format!("{at}.path"),
-            format!("{:?} must start with /", h.path),
-        );
-    }
-    if h.path.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        e.push(
-            format!("{at}.path"),
-            format!("{:?} must not contain spaces or control characters", h.path),
-        );
-    }
-    let expect_status = parse_status_range(&h.expect_status).unwrap_or_else(|| {
-        e.push(
-            format!("{at}.expect_status"),
-            format!(
-                "{:?} is not a status pattern (want \"2xx\", \"200\" or \"200-399\")",
-                h.expect_status
-            ),
-        );
-        StatusRange { lo: 200, hi: 299 }
-    });
-    Health {
-        path: h.path.clone(),
-        interval: e.positive_duration(&format!("{at}.interval"), &h.interval),
-        timeout: e.positive_duration(&format!("{at}.timeout"), &h.timeout),
-        rise: e.range(&format!("{at}.rise"), h.rise, 1, 100) as u32,
-        fall: e.range(&format!("{at}.fall"), h.fall, 1, 100) as u32,
-        expect_status,
-    }
-}
-
-/// `"2xx"`, `"200"` or `"200-399"`.
-fn parse_status_range(s: &str) -> Option<StatusRange> {
-    let code = |t: &str| t.parse::<u16>().ok().filter(|c| (100..=599).contains(c));
-    let b = s.as_bytes();
-    if b.len() == 3 && b[1..].eq_ignore_ascii_case(b"xx") && (b'1'..=b'5').contains(&b[0]) {
-        let lo = u16::from(b[0] - b'0') * 100;
-        return Some(StatusRange { lo, hi: lo + 99 });
-    }
-    if let Some((lo, hi)) = s.split_once('-') {
-        let (lo, hi) = (code(lo.trim())?, code(hi.trim())?);
-        return (lo <= hi).then_some(StatusRange { lo, hi });
-    }
-    code(s).map(|c| StatusRange { lo: c, hi: c })
 }
