@@ -69,6 +69,12 @@ pub fn parse_response<'h, 'b>(
     let (Some(status), Some(minor_version)) = (resp.code, resp.version) else {
         return Err(ResponseError::Malformed);
     };
+    // RFC 9110 §15: status codes are 100..=599. httparse takes any three digits;
+    // `000` would be relayed as `HTTP/1.1 0`, which no client can parse (found by
+    // the request_head fuzz target).
+    if !(100..=599).contains(&status) {
+        return Err(ResponseError::Malformed);
+    }
     let reason = resp.reason.unwrap_or("");
     let headers: &'h [httparse::Header<'b>] = resp.headers;
     let mut content_length = None;
@@ -218,6 +224,9 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 5\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nConnection: keep-alive, Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"HTTP/1.1 000 OK\r\n\r\n",
+            b"HTTP/1.1 099 OK\r\n\r\n",
+            b"HTTP/1.1 600 OK\r\n\r\n",
         ] {
             let mut hs = header_slots::<MAX_RESPONSE_HEADERS>();
             assert_eq!(
