@@ -40,6 +40,9 @@ impl Server {
     /// once every socket is bound.
     pub fn start(path: &Path) -> Result<Server, String> {
         let config = Config::load(path).map_err(|e| e.to_string())?;
+        for w in config.warnings() {
+            eprintln!("sluice: warning: {w}");
+        }
         if !monoio::utils::detect_uring() {
             eprintln!(
                 "sluice: warning: io_uring is unavailable on this kernel; falling back to the epoll driver"

@@ -9,6 +9,7 @@ mod tests;
 mod types;
 mod units;
 mod validate;
+mod validate_admin;
 mod validate_routes;
 
 pub use schema::*;
