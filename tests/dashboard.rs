@@ -46,7 +46,7 @@ fn drain_from_the_dashboard_changes_the_server_state() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let status = request(s.admin, "GET /api/v1/status HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer browser-token\r\nConnection: close\r\n\r\n").text();
+    let status = request(s.admin, "GET /api/v1/status HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer browser-token\r\nConnection: close\r\n\r\n").text();
     assert!(
         status.contains(&format!(
             "\"addr\":\"{}\",\"weight\":1,\"state\":\"draining\"",
