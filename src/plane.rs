@@ -194,6 +194,12 @@ impl ControlPlane {
         merged
     }
 
+    /// The config generation each worker runs now (a worker behind the running
+    /// generation is still building it, or retrying a failed build).
+    pub fn worker_generations(&self) -> Vec<u64> {
+        self.fanout.running()
+    }
+
     /// Tell workers to stop accepting and drain.
     pub fn shutdown(&self) {
         self.fanout.broadcast(&Command::Shutdown);

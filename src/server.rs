@@ -58,7 +58,7 @@ impl Server {
             .map_err(|e| format!("admin listen {}: {e}", config.admin.listen))?;
         let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
         let snapshot = Arc::new(Snapshot::new(1, Arc::new(config), None));
-        let (fanout, receivers) = Fanout::new(workers);
+        let (fanout, receivers) = Fanout::new(workers, snapshot.generation);
         let cores = if snapshot.config.server.pin_cores {
             core_affinity::get_core_ids().unwrap_or_default()
         } else {

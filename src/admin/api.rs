@@ -211,11 +211,12 @@ fn status(plane: &ControlPlane) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        "{{\"version\":{},\"uptime_s\":{},\"workers\":{},\"generation\":{},\"pools\":[",
+        "{{\"version\":{},\"uptime_s\":{},\"workers\":{},\"generation\":{},\"worker_generations\":{:?},\"pools\":[",
         string(env!("CARGO_PKG_VERSION")),
         plane.started.elapsed().as_secs(),
         plane.workers,
-        snap.generation
+        snap.generation,
+        plane.worker_generations()
     );
     let now = now_ms();
     for (pi, (pool, stats)) in c.pools.iter().zip(&snap.servers).enumerate() {
