@@ -36,6 +36,7 @@ const LINGER: Duration = Duration::from_millis(500);
 /// How often a full accept loop looks for a freed slot.
 const SLOT_POLL: Duration = Duration::from_millis(5);
 const READ_CHUNK: usize = 4096;
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// What arrived on a connection.
 enum Received {
@@ -121,6 +122,16 @@ async fn receive(stream: &mut TcpStream, bound: SocketAddr, plane: &ControlPlane
         Err(resp) => return Received::Answer(resp),
     };
     let mut body = buf.split_off(head_len);
+    let expects = req
+        .header("expect")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
+    if expects && body.len() < len {
+        // curl asks before sending a config file; say go on (RFC 9110 §10.1.1).
+        let (res, _) = stream.write_all(CONTINUE).await;
+        if res.is_err() {
+            return Received::Closed;
+        }
+    }
     while body.len() < len {
         match read_some(stream, chunk).await {
             (Some(n), c) => {
