@@ -8,7 +8,7 @@
 //! - `hashring`: consistent-hash ring with bounded loads (deterministic from the config).
 //! - `router`: routes compiled into a per-worker classifier (match kinds, media presets).
 //! - `balance`: per-worker choice of a server inside a pool.
-//! - `control`: shared snapshots, per-server atomics, crossbeam fan-out to workers.
+//! - `control`: shared snapshots, per-server atomics, crossbeam fan-out to workers and their inboxes.
 //! - `health`: active checks on their own thread; rise/fall hysteresis.
 //! - `access_log`: JSON access log written by its own thread; workers never block on it.
 //! - `upstream`: timed connects, per-worker keep-alive pools, splice.
@@ -16,8 +16,8 @@
 //! - `os`: process knobs needing raw calls (mimalloc purge, open-files limit).
 //! - `worker`: pinned threads, monoio runtimes, SO_REUSEPORT listeners, accept loops.
 //! - `fuzzing`: entry points shared by the fuzz targets and the corpus test.
-//! - `plane`: the control plane's shared state: apply/persist configs, server admin states, metrics collection.
-//! - `admin`: admin API, Prometheus metrics and dashboard on their own thread.
+//! - `plane`: the control plane's shared state: apply (one at a time) and persist (0600) configs, server admin states, metrics collection.
+//! - `admin`: admin API, Prometheus metrics and dashboard on their own thread: one event loop, Host/Origin checks, a handler pool.
 //! - `server`: process start-up, bound-address line, signals, reload, shutdown.
 #![deny(unsafe_code)]
 

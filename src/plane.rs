@@ -1,25 +1,55 @@
 //! The control plane's shared state: the running snapshot, the channels to the
 //! workers and the health checker, and the config file. Used by the admin thread
-//! and the signal thread (never by a worker), so a mutex is fine here.
+//! and the signal thread (never by a worker), so a mutex is fine here: the
+//! snapshot slot is locked only to read or replace an `Arc`, and the apply lock
+//! serializes whole config applies.
 #![allow(clippy::disallowed_types)]
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, ConfigError, ConfigErrors};
 use crate::health::HealthChecker;
 use crate::metrics::WorkerMetrics;
+use crate::router::Classifier;
 
 use crate::control::{AdminState, Command, Fanout, Snapshot};
+
+pub mod persist;
+
+/// Parse and validate config text received by the admin API or read on SIGHUP:
+/// an empty text (nothing but blanks and comments) is refused rather than taken as
+/// "all defaults", and the routes must compile, so every worker can build the
+/// generation that is answered 200.
+pub fn parse_config(text: &str) -> Result<Config, ConfigErrors> {
+    let blank = text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    if blank {
+        return Err(ConfigErrors(vec![ConfigError {
+            path: String::new(),
+            message: "empty config: the text holds no settings (refused rather than replacing every pool and route with defaults)".into(),
+        }]));
+    }
+    let config = Config::from_toml_str(text)?;
+    if let Err(e) = Classifier::compile(&config) {
+        return Err(ConfigErrors(vec![ConfigError {
+            path: String::new(),
+            message: e.to_string(),
+        }]));
+    }
+    Ok(config)
+}
 
 /// Shared by the admin API, SIGHUP handling and shutdown.
 pub struct ControlPlane {
     /// Where the running config lives (persisted on a config PUT).
     pub config_path: PathBuf,
     snapshot: Mutex<Arc<Snapshot>>,
+    /// Serializes applies (PUT and SIGHUP); see `reload_file`.
+    apply: Mutex<()>,
     fanout: Fanout,
     health: HealthChecker,
     /// Worker threads.
@@ -51,6 +81,7 @@ impl ControlPlane {
         ControlPlane {
             config_path,
             snapshot: Mutex::new(snapshot),
+            apply: Mutex::new(()),
             fanout,
             health,
             workers,
@@ -67,21 +98,47 @@ impl ControlPlane {
     }
 
     /// Validate `text` and, when valid, apply it to every worker and the health
-    /// checker; with `persist`, also write it to the config file (temp file, fsync,
-    /// rename, previous kept as `.bak`). Returns the new generation.
+    /// checker; with `persist`, also write it to the config file (owner-only temp
+    /// file, fsync, rename, previous kept as `.bak`). Returns the new generation.
     pub fn apply_text(&self, text: &str, persist: bool) -> Result<u64, ConfigErrors> {
-        let config = Config::from_toml_str(text)?;
-        let mut guard = match self.snapshot.lock() {
+        let _apply = self.lock_apply();
+        self.apply_locked(text, persist)
+    }
+
+    /// Re-read the config file and apply it (SIGHUP). The file is read under the
+    /// apply lock, so a PUT that persisted newer text before this read is what this
+    /// reload applies, and one that comes later waits: the newest text always wins.
+    pub fn reload_file(&self) -> Result<u64, ConfigErrors> {
+        let _apply = self.lock_apply();
+        let text = std::fs::read_to_string(&self.config_path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                path: String::new(),
+                message: format!("cannot read {}: {e}", self.config_path.display()),
+            }])
+        })?;
+        self.apply_locked(&text, false)
+    }
+
+    /// One apply at a time, from validation to the last worker message: PUTs and
+    /// SIGHUP reloads are serialized (see `reload_file`). Held on the admin's handler
+    /// threads or the signal thread only, never on a worker.
+    fn lock_apply(&self) -> MutexGuard<'_, ()> {
+        match self.apply.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
-        };
-        if config.server.listen != guard.config.server.listen
-            || config.admin.listen != guard.config.admin.listen
+        }
+    }
+
+    fn apply_locked(&self, text: &str, persist: bool) -> Result<u64, ConfigErrors> {
+        let config = parse_config(text)?;
+        let current = self.snapshot();
+        if config.server.listen != current.config.server.listen
+            || config.admin.listen != current.config.admin.listen
         {
             eprintln!("sluice: note: listen addresses change only on restart");
         }
         if persist {
-            self.persist(text).map_err(|e| {
+            persist::persist(&self.config_path, text).map_err(|e| {
                 ConfigErrors(vec![ConfigError {
                     path: String::new(),
                     message: format!("cannot write {}: {e}", self.config_path.display()),
@@ -89,54 +146,18 @@ impl ControlPlane {
             })?;
         }
         let next = Arc::new(Snapshot::new(
-            guard.generation + 1,
+            current.generation + 1,
             Arc::new(config),
-            Some(&guard),
+            Some(&current),
         ));
         self.fanout.broadcast(&Command::Apply(Arc::clone(&next)));
         self.health.update(Arc::clone(&next));
         let generation = next.generation;
-        *guard = next;
+        match self.snapshot.lock() {
+            Ok(mut g) => *g = next,
+            Err(p) => *p.into_inner() = next,
+        }
         Ok(generation)
-    }
-
-    /// Re-read the config file and apply it (SIGHUP).
-    pub fn reload_file(&self) -> Result<u64, ConfigErrors> {
-        let text = std::fs::read_to_string(&self.config_path).map_err(|e| {
-            ConfigErrors(vec![ConfigError {
-                path: String::new(),
-                message: format!("cannot read {}: {e}", self.config_path.display()),
-            }])
-        })?;
-        self.apply_text(&text, false)
-    }
-
-    fn persist(&self, text: &str) -> std::io::Result<()> {
-        let dir = self
-            .config_path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let name = self
-            .config_path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "config.toml".into());
-        let tmp = dir.join(format!(".{name}.tmp"));
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-        }
-        if self.config_path.exists() {
-            std::fs::copy(&self.config_path, dir.join(format!("{name}.bak")))?;
-        }
-        std::fs::rename(&tmp, &self.config_path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
     }
 
     /// Change one server's admin state; `false` when the pool or server is unknown.
@@ -171,6 +192,12 @@ impl ControlPlane {
             }
         }
         merged
+    }
+
+    /// The config generation each worker runs now (a worker behind the running
+    /// generation is still building it, or retrying a failed build).
+    pub fn worker_generations(&self) -> Vec<u64> {
+        self.fanout.running()
     }
 
     /// Tell workers to stop accepting and drain.

@@ -22,6 +22,9 @@ use crate::worker::{WorkerSpec, bind_all, spawn};
 pub struct Server {
     plane: Arc<ControlPlane>,
     workers: Vec<std::thread::JoinHandle<()>>,
+    /// Registered before the bound-address line is printed, so a SIGHUP sent as
+    /// soon as that line appears reloads instead of killing the process.
+    signals: Signals,
 }
 
 /// Number of workers for `config`: `server.workers`, or one per available core.
@@ -40,6 +43,9 @@ impl Server {
     /// once every socket is bound.
     pub fn start(path: &Path) -> Result<Server, String> {
         let config = Config::load(path).map_err(|e| e.to_string())?;
+        for w in config.warnings() {
+            eprintln!("sluice: warning: {w}");
+        }
         if !monoio::utils::detect_uring() {
             eprintln!(
                 "sluice: warning: io_uring is unavailable on this kernel; falling back to the epoll driver"
@@ -55,7 +61,7 @@ impl Server {
             .map_err(|e| format!("admin listen {}: {e}", config.admin.listen))?;
         let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
         let snapshot = Arc::new(Snapshot::new(1, Arc::new(config), None));
-        let (fanout, receivers) = Fanout::new(workers);
+        let (fanout, receivers) = Fanout::new(workers, snapshot.generation);
         let cores = if snapshot.config.server.pin_cores {
             core_affinity::get_core_ids().unwrap_or_default()
         } else {
@@ -85,6 +91,7 @@ impl Server {
         ));
         Admin::start(admin_listener, Arc::clone(&plane))
             .map_err(|e| format!("cannot start admin: {e}"))?;
+        let signals = Signals::new([SIGHUP, SIGINT, SIGTERM]).map_err(|e| e.to_string())?;
         let proxy: Vec<String> = bound.iter().map(|a| format!("\"{a}\"")).collect();
         println!(
             "{{\"listening\":{{\"proxy\":[{}],\"workers\":{workers},\"admin\":\"{admin_addr}\"}}}}",
@@ -93,13 +100,13 @@ impl Server {
         Ok(Server {
             plane,
             workers: handles,
+            signals,
         })
     }
 
     /// Block on signals until SIGTERM/SIGINT, then drain and return.
-    pub fn serve_signals(self) -> Result<(), String> {
-        let mut signals = Signals::new([SIGHUP, SIGINT, SIGTERM]).map_err(|e| e.to_string())?;
-        for signal in signals.forever() {
+    pub fn serve_signals(mut self) -> Result<(), String> {
+        for signal in self.signals.forever() {
             if signal == SIGHUP {
                 match self.plane.reload_file() {
                     Ok(generation) => {

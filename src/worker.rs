@@ -12,12 +12,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
 use monoio::io::Canceller;
 use monoio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::control::{Command, Snapshot};
+use crate::control::{Inbox, Snapshot};
 use crate::proxy::bufs::KEPT_WHEN_QUIET;
 use crate::proxy::coarse_timers::TICK;
 use crate::proxy::conn::serve;
@@ -83,7 +82,7 @@ pub struct WorkerSpec {
     /// The initial config generation.
     pub snapshot: Arc<Snapshot>,
     /// Control messages for this worker.
-    pub commands: Receiver<Command>,
+    pub commands: Inbox,
     /// Client connections open in the whole process.
     pub connections: Arc<AtomicUsize>,
 }

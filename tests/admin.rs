@@ -22,7 +22,7 @@ fn admin_call(s: &Sluice, method: &str, path: &str, token: Option<&str>, body: &
     request(
         s.admin,
         &format!(
-            "{method} {path} HTTP/1.1\r\nHost: admin\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         ),
     )

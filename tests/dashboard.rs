@@ -1,6 +1,7 @@
 //! The dashboard in a real browser (headless Chromium driven by Selenium): enter the
 //! token, see the pools, click drain; the server's state changes in the API. The
-//! screenshot is kept at `target/dashboard.png`.
+//! screenshot is kept at `target/dashboard.png` (`target/dashboard-abi.png` for the
+//! pool named `a'b<i>`).
 #![allow(clippy::disallowed_methods)] // tests block and sleep freely
 
 mod common;
@@ -12,12 +13,23 @@ use common::{Origins, Sluice, TempDir, server_section};
 
 #[test]
 fn drain_from_the_dashboard_changes_the_server_state() {
+    drain_in_browser("api");
+}
+
+/// Issue 10 item 8: a pool named with a quote and markup shows as text, and its
+/// drain button (once an inline `onclick='…'` the quote broke) still works.
+#[test]
+fn item8_dashboard_shows_a_hostile_pool_name_as_text() {
+    drain_in_browser("a'b<i>");
+}
+
+fn drain_in_browser(pool: &str) {
     let o = Origins::start(&["api=127.0.0.1:0,name=a1", "api=127.0.0.1:0,name=a2"]);
     let config = server_section(1).replace(
         "[admin]\nlisten = \"127.0.0.1:0\"\n",
         "[admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"browser-token\"\n",
     ) + &format!(
-        "[[pool]]\nname = \"api\"\nservers = [\"{}\", \"{}\"]\n[default]\npool = \"api\"\n",
+        "[[pool]]\nname = \"{pool}\"\nservers = [\"{}\", \"{}\"]\n[default]\npool = \"{pool}\"\n",
         o.addr("a1"),
         o.addr("a2")
     );
@@ -25,7 +37,16 @@ fn drain_from_the_dashboard_changes_the_server_state() {
     for _ in 0..20 {
         get(s.addr, "/warm");
     }
-    let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard.png");
+    let file = match pool {
+        "api" => "dashboard.png".to_string(),
+        other => {
+            let name: String = other.chars().filter(char::is_ascii_alphanumeric).collect();
+            format!("dashboard-{name}.png")
+        }
+    };
+    let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(file);
     let profile = TempDir::new();
     let out = Command::new("python3")
         .arg(concat!(
@@ -34,7 +55,7 @@ fn drain_from_the_dashboard_changes_the_server_state() {
         ))
         .arg(format!("http://{}", s.admin))
         .arg("browser-token")
-        .arg("api")
+        .arg(pool)
         .arg(o.addr("a2").to_string())
         .arg(&shot)
         .arg(&profile.0)
@@ -46,7 +67,7 @@ fn drain_from_the_dashboard_changes_the_server_state() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let status = request(s.admin, "GET /api/v1/status HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer browser-token\r\nConnection: close\r\n\r\n").text();
+    let status = request(s.admin, "GET /api/v1/status HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer browser-token\r\nConnection: close\r\n\r\n").text();
     assert!(
         status.contains(&format!(
             "\"addr\":\"{}\",\"weight\":1,\"state\":\"draining\"",

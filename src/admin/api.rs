@@ -1,5 +1,6 @@
 //! Admin endpoints (SPEC §6). `GET /healthz` and the dashboard shell `GET /` are
-//! open; every data and action endpoint needs the bearer token.
+//! open; every data and action endpoint needs the bearer token, checked on the head
+//! (`authorize`) before a body is read. Handlers run on the admin's handler pool.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -9,8 +10,9 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::config::ConfigErrors;
+use crate::control::Snapshot;
 use crate::control::stats::now_ms;
-use crate::plane::{ControlPlane, ServerAction};
+use crate::plane::{ControlPlane, ServerAction, parse_config};
 
 use super::http::{Request, Response};
 use super::{prom, secret_eq};
@@ -21,37 +23,62 @@ const DASHBOARD: &str = include_str!("dashboard.html");
 /// How long a metrics read waits for the workers.
 const COLLECT_TIMEOUT: Duration = Duration::from_millis(300);
 
-/// Route one request.
-pub fn handle(plane: &ControlPlane, req: &Request) -> Response {
-    let path = req.path.split('?').next().unwrap_or("");
-    if path == "/healthz" && req.method == "GET" {
+/// `GET /healthz`: answered on the event loop, before any other check.
+pub fn is_health(req: &Request) -> bool {
+    req.method == "GET" && req.route() == "/healthz"
+}
+
+/// `GET /`: the dashboard shell, which holds no data (it asks for the token).
+pub fn is_dashboard(req: &Request) -> bool {
+    req.method == "GET" && req.route() == "/"
+}
+
+/// The answer to an open endpoint (`is_health` or `is_dashboard`).
+pub fn answer_open(req: &Request) -> Response {
+    if is_health(req) {
         return Response::text(200, "ok\n");
     }
-    // The dashboard shell holds no data and must load to ask for the token; every
-    // call it makes for data carries the token.
-    if path == "/" && req.method == "GET" {
-        return Response {
-            status: 200,
-            content_type: "text/html; charset=utf-8",
-            body: DASHBOARD.as_bytes().to_vec(),
-        };
+    Response {
+        status: 200,
+        content_type: "text/html; charset=utf-8",
+        body: DASHBOARD.as_bytes().to_vec(),
     }
+}
+
+/// Whether this endpoint reads a body (which then needs a `Content-Length`).
+pub fn takes_body(req: &Request) -> bool {
+    matches!(
+        (req.method.as_str(), req.route()),
+        ("PUT", "/api/v1/config") | ("POST", "/api/v1/config/validate")
+    )
+}
+
+/// The bearer-token check, on the head (before any body is read): `Err(401)` when
+/// a token is configured and the request does not carry it.
+pub fn authorize(snap: &Snapshot, req: &Request) -> Result<(), Response> {
+    let Some(token) = &snap.config.admin.token else {
+        return Ok(());
+    };
+    let given = req
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if secret_eq(given.trim().as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Response::json(
+            401,
+            "{\"error\":\"missing or wrong bearer token\"}".into(),
+        ))
+    }
+}
+
+/// Route one admitted request (Host, Origin, framing and token already checked).
+/// Runs on a handler thread: it may wait for the workers or the disk.
+pub fn handle(plane: &ControlPlane, req: &Request) -> Response {
+    let path = req.route();
     let snap = plane.snapshot();
-    if let Some(token) = &snap.config.admin.token {
-        let given = req
-            .header("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !secret_eq(given.trim().as_bytes(), token.as_bytes()) {
-            return Response::json(401, "{\"error\":\"missing or wrong bearer token\"}".into());
-        }
-    }
     match (req.method.as_str(), path) {
-        ("GET", "/") => Response {
-            status: 200,
-            content_type: "text/html; charset=utf-8",
-            body: DASHBOARD.as_bytes().to_vec(),
-        },
         ("GET", "/api/v1/status") => Response::json(200, status(plane)),
         ("GET", "/metrics") => {
             let m = plane.collect_metrics(COLLECT_TIMEOUT);
@@ -67,33 +94,39 @@ pub fn handle(plane: &ControlPlane, req: &Request) -> Response {
             body: snap.config.to_toml().into_bytes(),
         },
         ("POST", "/api/v1/config/validate") => match std::str::from_utf8(&req.body) {
-            Ok(text) => match crate::config::Config::from_toml_str(text) {
+            Ok(text) => match parse_config(text) {
                 Ok(_) => Response::json(200, "{\"valid\":true,\"errors\":[]}".into()),
                 Err(e) => Response::json(400, errors_json(&e)),
             },
-            Err(_) => Response::json(
-                400,
-                "{\"valid\":false,\"errors\":[{\"path\":\"\",\"message\":\"body is not UTF-8\"}]}"
-                    .into(),
-            ),
+            Err(_) => not_utf8(),
         },
         ("PUT", "/api/v1/config") => match std::str::from_utf8(&req.body) {
             Ok(text) => match plane.apply_text(text, true) {
                 Ok(generation) => Response::json(200, format!("{{\"generation\":{generation}}}")),
                 Err(e) => Response::json(400, errors_json(&e)),
             },
-            Err(_) => Response::json(
-                400,
-                "{\"valid\":false,\"errors\":[{\"path\":\"\",\"message\":\"body is not UTF-8\"}]}"
-                    .into(),
-            ),
+            Err(_) => not_utf8(),
         },
         ("POST", p) if p.starts_with("/api/v1/pools/") => server_action(plane, p),
-        (_, "/" | "/api/v1/status" | "/metrics" | "/api/v1/config" | "/api/v1/config/validate") => {
-            Response::json(405, "{\"error\":\"method not allowed\"}".into())
-        }
+        (
+            _,
+            "/"
+            | "/healthz"
+            | "/api/v1/status"
+            | "/metrics"
+            | "/api/v1/config"
+            | "/api/v1/config/validate",
+        ) => Response::json(405, "{\"error\":\"method not allowed\"}".into()),
         _ => Response::json(404, "{\"error\":\"not found\"}".into()),
     }
+}
+
+fn not_utf8() -> Response {
+    Response::json(
+        400,
+        "{\"valid\":false,\"errors\":[{\"path\":\"\",\"message\":\"body is not UTF-8\",\"text\":\"body is not UTF-8\"}]}"
+            .into(),
+    )
 }
 
 fn errors_json(e: &ConfigErrors) -> String {
@@ -178,11 +211,12 @@ fn status(plane: &ControlPlane) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        "{{\"version\":{},\"uptime_s\":{},\"workers\":{},\"generation\":{},\"pools\":[",
+        "{{\"version\":{},\"uptime_s\":{},\"workers\":{},\"generation\":{},\"worker_generations\":{:?},\"pools\":[",
         string(env!("CARGO_PKG_VERSION")),
         plane.started.elapsed().as_secs(),
         plane.workers,
-        snap.generation
+        snap.generation,
+        plane.worker_generations()
     );
     let now = now_ms();
     for (pi, (pool, stats)) in c.pools.iter().zip(&snap.servers).enumerate() {

@@ -1,6 +1,7 @@
 //! `sluice`: the load balancer. CLI parsing only; the work is in the library.
 //!
-//! `sluice [-c FILE]` runs; `sluice check [-c FILE]` validates and exits 0/1.
+//! `sluice [-c FILE]` runs; `sluice check [-c FILE]` validates and exits 0/1
+//! (warnings, such as an admin API without a token, go to stderr and keep 0).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +35,10 @@ fn main() -> ExitCode {
     }
     if check {
         return match Config::load(&path) {
-            Ok(_) => {
+            Ok(config) => {
+                for w in config.warnings() {
+                    eprintln!("sluice: warning: {w}");
+                }
                 println!("{}: ok", path.display());
                 ExitCode::SUCCESS
             }

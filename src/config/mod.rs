@@ -12,6 +12,7 @@ mod tests;
 mod types;
 mod units;
 mod validate;
+mod validate_admin;
 mod validate_pool;
 mod validate_routes;
 

@@ -111,6 +111,10 @@ pub struct RawAdmin {
     pub token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
+    /// Extra `Host` names the admin API answers to (besides its listen address,
+    /// `localhost`, `127.0.0.1` and `[::1]`), e.g. a name a reverse proxy uses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for RawAdmin {
@@ -119,6 +123,7 @@ impl Default for RawAdmin {
             listen: DEFAULT_ADMIN_LISTEN.into(),
             token: None,
             token_env: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }

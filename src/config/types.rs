@@ -76,6 +76,9 @@ pub struct Limits {
 pub struct Admin {
     pub listen: SocketAddr,
     pub token: Option<String>,
+    /// Lower-cased host names (or IP literals, IPv6 in brackets) accepted in `Host`
+    /// and `Origin` besides the built-in loopback names; any port.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Where access-log lines go.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::units::{parse_duration, parse_size};
+use super::validate_admin::check_admin;
 use super::validate_pool::check_pool;
 use super::validate_routes::check_routes;
 use super::*;
@@ -215,44 +216,6 @@ fn check_server(s: &RawServer, e: &mut Errors) -> Server {
         timeouts,
         limits,
     }
-}
-
-fn check_admin(a: &RawAdmin, e: &mut Errors) -> Admin {
-    let listen = e
-        .addr("admin.listen", &a.listen)
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-    let token = match (&a.token, &a.token_env) {
-        (Some(_), Some(_)) => {
-            e.push("admin", "token and token_env must not both be given");
-            None
-        }
-        (Some(t), None) if t.is_empty() => {
-            e.push("admin.token", "must not be empty");
-            None
-        }
-        (Some(t), None) => Some(t.clone()),
-        (None, Some(var)) => match std::env::var(var) {
-            Ok(v) if !v.is_empty() => Some(v),
-            _ => {
-                e.push(
-                    "admin.token_env",
-                    format!("environment variable {var:?} is not set or empty"),
-                );
-                None
-            }
-        },
-        (None, None) => None,
-    };
-    if token.is_none() && !listen.ip().is_loopback() && a.token.is_none() && a.token_env.is_none() {
-        e.push(
-            "admin.token",
-            format!(
-                "required because admin.listen {} is not a loopback address",
-                a.listen
-            ),
-        );
-    }
-    Admin { listen, token }
 }
 
 fn check_log(l: &RawLog, e: &mut Errors) -> Log {

@@ -3,19 +3,24 @@
 //! A `Snapshot` is an immutable view of one config generation, replaced whole (STYLE
 //! habit 9). Per-server live figures (`ServerStats`) are atomics shared by every
 //! worker and the control plane; they survive reloads for servers that stay. Workers
-//! receive `Command`s on a crossbeam channel and poll it with `try_recv` between
-//! requests, so the request path never blocks on the control plane.
+//! receive `Command`s on an unbounded crossbeam channel (`Inbox`) and poll it with
+//! `try_recv` between requests, so the request path never blocks on the control
+//! plane and no config generation or shutdown is ever dropped.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_channel::Sender;
 
 use crate::config::Config;
 
+pub mod inbox;
 pub mod queue;
 pub mod stats;
+pub use inbox::Inbox;
 pub use queue::SlotQueue;
 pub use stats::{AdminState, ServerState, ServerStats};
 
@@ -103,30 +108,57 @@ pub enum Command {
     CollectMetrics(Sender<crate::metrics::WorkerMetrics>),
 }
 
+/// Best-effort messages (`CollectMetrics`) are not queued for a worker that has
+/// this many messages waiting already: it is behind, and the read would time out.
+pub const BEST_EFFORT_BACKLOG: usize = 64;
+
 /// The control plane's end of the worker channels.
 #[derive(Debug, Clone)]
 pub struct Fanout {
     senders: Vec<Sender<Command>>,
+    /// The config generation each worker runs, published by its `Inbox`.
+    running: Arc<[AtomicU64]>,
 }
 
 impl Fanout {
-    /// Make one bounded channel per worker; returns the fan-out and the receivers.
-    pub fn new(workers: usize) -> (Fanout, Vec<Receiver<Command>>) {
-        let (senders, receivers) = (0..workers).map(|_| crossbeam_channel::bounded(64)).unzip();
-        (Fanout { senders }, receivers)
+    /// One unbounded channel per worker, all workers starting on `generation`;
+    /// returns the fan-out and each worker's inbox.
+    pub fn new(workers: usize, generation: u64) -> (Fanout, Vec<Inbox>) {
+        let running: Arc<[AtomicU64]> = (0..workers).map(|_| AtomicU64::new(generation)).collect();
+        let (senders, inboxes) = (0..workers)
+            .map(|w| {
+                let (tx, rx) = crossbeam_channel::unbounded();
+                (tx, Inbox::new(rx, Arc::clone(&running), w))
+            })
+            .unzip();
+        (Fanout { senders, running }, inboxes)
     }
 
-    /// Send `cmd` to every worker. A full channel means the worker is behind: the
-    /// command is dropped for that worker and `false` returned, never blocking.
+    /// Send `cmd` to every worker without ever blocking. `Apply`, `Shutdown` and
+    /// `CloseIdle` change state and are always queued (the channels are unbounded;
+    /// a worker drains its channel every tick and coalesces generations, so the
+    /// queue stays short). `CollectMetrics` is skipped for a worker with
+    /// `BEST_EFFORT_BACKLOG` messages waiting. `false` when some worker did not get
+    /// `cmd` (skipped, or its thread has ended).
     pub fn broadcast(&self, cmd: &Command) -> bool {
         let mut all = true;
         for s in &self.senders {
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-                s.try_send(cmd.clone())
-            {
+            if matches!(cmd, Command::CollectMetrics(_)) && s.len() >= BEST_EFFORT_BACKLOG {
+                all = false;
+                continue;
+            }
+            if s.send(cmd.clone()).is_err() {
                 all = false;
             }
         }
         all
+    }
+
+    /// The generation each worker runs now, by worker index.
+    pub fn running(&self) -> Vec<u64> {
+        self.running
+            .iter()
+            .map(|g| g.load(Ordering::Acquire))
+            .collect()
     }
 }

@@ -6,10 +6,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crossbeam_channel::Receiver;
-
 use crate::balance::Balancer;
-use crate::control::{Command, Snapshot};
+use crate::control::{Command, Inbox, Snapshot};
 use crate::http::request::HeadLimits;
 use crate::metrics::WorkerMetrics;
 use crate::router::Classifier;
@@ -78,7 +76,7 @@ pub struct Ctx {
     pub bufs: RefCell<BufPool>,
     /// Client read buffers and request/answer heads.
     pub heads: RefCell<BufPool>,
-    commands: Receiver<Command>,
+    commands: Inbox,
     /// Set once shutdown began: connections finish their current request and close.
     pub shutting_down: Cell<bool>,
     /// Client connections open on this worker.
@@ -96,7 +94,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// A context starting on `view`.
-    pub fn new(worker_id: usize, view: WorkerView, commands: Receiver<Command>) -> Self {
+    pub fn new(worker_id: usize, view: WorkerView, commands: Inbox) -> Self {
         let buf_size = view.limits.max_header_bytes + 1;
         let metrics = WorkerMetrics::new(&view.snapshot.config, view.snapshot.generation);
         Ctx {
@@ -128,20 +126,24 @@ impl Ctx {
         Rc::clone(&self.view.borrow())
     }
 
-    /// Apply pending control commands without blocking (`try_recv` only).
+    /// Apply pending control commands without blocking (`try_recv` only). Queued
+    /// generations are coalesced into the newest; one that fails to build is kept
+    /// by the inbox and retried, never silently skipped.
     pub fn poll_commands(&self) {
-        while let Ok(cmd) = self.commands.try_recv() {
+        for cmd in self.commands.drain() {
             match cmd {
-                Command::Apply(snapshot) => match WorkerView::build(snapshot, self.worker_id) {
-                    Ok(view) => {
-                        *self.metrics.borrow_mut() =
-                            WorkerMetrics::new(&view.snapshot.config, view.snapshot.generation);
-                        *self.view.borrow_mut() = Rc::new(view);
+                Command::Apply(snapshot) => {
+                    match WorkerView::build(Arc::clone(&snapshot), self.worker_id) {
+                        Ok(view) => {
+                            let generation = view.snapshot.generation;
+                            *self.metrics.borrow_mut() =
+                                WorkerMetrics::new(&view.snapshot.config, generation);
+                            *self.view.borrow_mut() = Rc::new(view);
+                            self.commands.applied(generation);
+                        }
+                        Err(e) => self.commands.failed(snapshot, &e),
                     }
-                    Err(e) => {
-                        eprintln!("sluice: worker {}: config not applied: {e}", self.worker_id)
-                    }
-                },
+                }
                 Command::CloseIdle(addr) => self.idle.borrow_mut().close_server(addr),
                 Command::Shutdown => self.shutting_down.set(true),
                 Command::CollectMetrics(reply) => {

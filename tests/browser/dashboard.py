@@ -29,6 +29,10 @@ try:
     # in one step (a found element can go stale before it is clicked or read).
     def in_page(js):
         return driver.execute_script(js, row)
+    # Names are shown as text: the pool cell reads exactly the name, and no element
+    # came out of markup in a name (e.g. a pool named `a'b<i>`).
+    WebDriverWait(driver, 30).until(lambda d: in_page("const c = document.querySelector(arguments[0] + ' td'); return c ? c.textContent : null;") == pool)
+    assert driver.execute_script("return document.querySelectorAll('#pools tbody i, #routes tbody i').length") == 0, "markup in a name became an element"
     WebDriverWait(driver, 30).until(lambda d: in_page("const b = document.querySelector(arguments[0] + ' button.drain'); if (!b) return false; b.click(); return true;"))
     WebDriverWait(driver, 30).until(lambda d: "draining" in (in_page("const s = document.querySelector(arguments[0] + ' .state'); return s ? s.textContent : '';") or ""))
     # Let the chart draw a few points, then keep the evidence.
