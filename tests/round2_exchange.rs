@@ -352,14 +352,20 @@ fn item10_retries_never_pick_a_tried_server_again_in_a_pool_of_70() {
     }
 }
 
-#[test]
-fn item10_consistent_hash_on_host_ignores_case() {
+/// Eight api origins named o0..o7, and their addresses.
+fn eight_origins() -> (Origins, Vec<SocketAddr>) {
     let specs: Vec<String> = (0..8)
         .map(|i| format!("api=127.0.0.1:0,name=o{i}"))
         .collect();
     let spec_refs: Vec<&str> = specs.iter().map(String::as_str).collect();
     let o = Origins::start(&spec_refs);
-    let addrs: Vec<SocketAddr> = (0..8).map(|i| o.addr(&format!("o{i}"))).collect();
+    let addrs = (0..8).map(|i| o.addr(&format!("o{i}"))).collect();
+    (o, addrs)
+}
+
+#[test]
+fn item10_consistent_hash_on_host_ignores_case() {
+    let (_origins, addrs) = eight_origins();
     let s = Sluice::start(&pool_config(
         &addrs,
         "balance = \"consistent_hash\"\nhash_on = \"host\"\n",
@@ -388,12 +394,7 @@ fn item10_consistent_hash_on_host_ignores_case() {
 
 #[test]
 fn item10_ipv4_mapped_clients_are_forwarded_and_hashed_as_ipv4() {
-    let specs: Vec<String> = (0..8)
-        .map(|i| format!("api=127.0.0.1:0,name=o{i}"))
-        .collect();
-    let spec_refs: Vec<&str> = specs.iter().map(String::as_str).collect();
-    let o = Origins::start(&spec_refs);
-    let addrs: Vec<SocketAddr> = (0..8).map(|i| o.addr(&format!("o{i}"))).collect();
+    let (_origins, addrs) = eight_origins();
     let config = pool_config(
         &addrs,
         "balance = \"consistent_hash\"\nhash_on = \"client_ip\"\n",
