@@ -97,14 +97,20 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Future<O
             let left = match phase {
                 Phase::Cold(left) => left,
                 Phase::Close => break,
-                Phase::Upgrade(up, upbuf, idle, slot) => {
+                Phase::Upgrade(upgraded) => {
                     // A tunnel is in-flight work: SIGTERM lets it finish (up to
                     // `shutdown_timeout`) like a request, and it keeps its slot on
                     // the server until it ends.
                     let _busy = Busy::enter(ctx);
-                    let _slot = slot;
+                    let Upgraded {
+                        up,
+                        upbuf,
+                        idle,
+                        slot,
+                    } = *upgraded;
                     let client_buf = std::mem::take(&mut conn.buf);
                     Box::pin(tunnel(conn.stream, up, client_buf, upbuf, idle)).await;
+                    drop(slot);
                     return;
                 }
             };
@@ -133,9 +139,21 @@ enum Phase {
     Cold(Duration),
     /// Close the connection.
     Close,
-    /// Tunnel with this upstream connection (bytes it already sent, idle timeout,
-    /// the server slot it holds).
-    Upgrade(TcpStream, Vec<u8>, Duration, TunnelSlot),
+    /// Tunnel (boxed: rare, and every idle connection's future would otherwise
+    /// carry room for it).
+    Upgrade(Box<Upgraded>),
+}
+
+/// A connection switched to a tunnel after `101 Switching Protocols`.
+struct Upgraded {
+    /// The upstream connection.
+    up: TcpStream,
+    /// Bytes the upstream already sent past its response head.
+    upbuf: Vec<u8>,
+    /// Idle timeout of the tunnel.
+    idle: Duration,
+    /// The server slot the tunnel holds.
+    slot: TunnelSlot,
 }
 
 /// Serve requests back to back while they keep arriving within the hot window.
@@ -181,7 +199,12 @@ async fn active(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: &mut Option<Instant
             Next::Close | Next::Answer(_) => return Phase::Close,
             Next::Upgrade(up, upbuf, slot) => {
                 let idle = view.snapshot.config.server.timeouts.client_idle;
-                return Phase::Upgrade(up, upbuf, idle, slot);
+                return Phase::Upgrade(Box::new(Upgraded {
+                    up,
+                    upbuf,
+                    idle,
+                    slot,
+                }));
             }
         }
     }
