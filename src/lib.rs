@@ -26,6 +26,7 @@ pub mod admin;
 pub mod balance;
 pub mod config;
 pub mod control;
+pub mod core;
 pub mod fuzzing;
 pub mod hashring;
 pub mod health;

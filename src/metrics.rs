@@ -12,6 +12,48 @@ use crate::config::Config;
 
 /// Status classes counted: 1xx..5xx.
 pub const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+/// Why a request failed at a server: the `kind` label of
+/// `sluice_upstream_errors_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// Connecting was refused or failed.
+    ConnectFailed,
+    /// Connecting took longer than `upstream_connect`.
+    ConnectTimeout,
+    /// Writing the request failed.
+    SendFailed,
+    /// The server closed or reset the connection.
+    Reset,
+    /// The server did not answer, or stalled, within `upstream_response`.
+    Timeout,
+    /// The answer was malformed or refused (framing).
+    BadResponse,
+}
+
+impl UpstreamFailure {
+    /// Every kind, in label order.
+    pub const ALL: [UpstreamFailure; 6] = [
+        UpstreamFailure::ConnectFailed,
+        UpstreamFailure::ConnectTimeout,
+        UpstreamFailure::SendFailed,
+        UpstreamFailure::Reset,
+        UpstreamFailure::Timeout,
+        UpstreamFailure::BadResponse,
+    ];
+
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            UpstreamFailure::ConnectFailed => "connect_failed",
+            UpstreamFailure::ConnectTimeout => "connect_timeout",
+            UpstreamFailure::SendFailed => "send_failed",
+            UpstreamFailure::Reset => "reset",
+            UpstreamFailure::Timeout => "timeout",
+            UpstreamFailure::BadResponse => "bad_response",
+        }
+    }
+}
+
 /// Latency histogram range, microseconds.
 const MAX_LATENCY_US: u64 = 3_600_000_000;
 
@@ -32,8 +74,8 @@ pub struct WorkerMetrics {
     pub bytes_out: Vec<u64>,
     /// Latency per `[route_slot][pool]`, created on first use.
     pub latency: Vec<Option<Histogram<u64>>>,
-    /// Requests that failed at each server (connect, reset, timeout, bad answer).
-    pub upstream_errors: Vec<u64>,
+    /// Requests that failed at each server, by `UpstreamFailure` kind.
+    pub upstream_errors: Vec<[u64; UpstreamFailure::ALL.len()]>,
     pools: usize,
 }
 
@@ -74,7 +116,7 @@ impl WorkerMetrics {
             bytes_in: vec![0; slots],
             bytes_out: vec![0; slots],
             latency: vec![None; slots * config.pools.len().max(1)],
-            upstream_errors: vec![0; servers],
+            upstream_errors: vec![[0; UpstreamFailure::ALL.len()]; servers],
             pools: config.pools.len().max(1),
         }
     }
@@ -112,13 +154,20 @@ impl WorkerMetrics {
         }
     }
 
-    /// Count an upstream failure at a server.
-    pub fn upstream_error(&mut self, pool: usize, server: usize) {
+    /// Count an upstream failure of `kind` at a server.
+    pub fn upstream_error(&mut self, pool: usize, server: usize, kind: UpstreamFailure) {
         if let Some(off) = self.pool_offsets.get(pool)
             && let Some(e) = self.upstream_errors.get_mut(off + server)
         {
-            *e += 1;
+            e[kind as usize] += 1;
         }
+    }
+
+    /// Failures of `kind` counted at global server index `server`.
+    pub fn upstream_errors_at(&self, server: usize, kind: UpstreamFailure) -> u64 {
+        self.upstream_errors
+            .get(server)
+            .map_or(0, |e| e[kind as usize])
     }
 
     /// Add another worker's counters of the same generation.
@@ -138,7 +187,9 @@ impl WorkerMetrics {
             *a += b;
         }
         for (a, b) in self.upstream_errors.iter_mut().zip(&o.upstream_errors) {
-            *a += b;
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
         }
         for (a, b) in self.latency.iter_mut().zip(&o.latency) {
             match (a.as_mut(), b) {

@@ -17,11 +17,11 @@ use monoio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::control::{Inbox, Snapshot};
-use crate::proxy::bufs::KEPT_WHEN_QUIET;
-use crate::proxy::coarse_timers::TICK;
+use crate::core::bufs::KEPT_WHEN_QUIET;
+use crate::core::ctx::{Ctx, WorkerView};
+use crate::core::guard::CatchPanic;
+use crate::core::timers::TICK;
 use crate::proxy::conn::serve;
-use crate::proxy::ctx::{Ctx, WorkerView};
-use crate::proxy::guard::CatchPanic;
 
 /// Kernel accept backlog per listener.
 const BACKLOG: i32 = 4096;

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::control::{ServerState, Snapshot};
-use crate::metrics::{CLASSES, WorkerMetrics};
+use crate::metrics::{CLASSES, UpstreamFailure, WorkerMetrics};
 
 /// Latency bucket bounds, seconds.
 const BUCKETS: [f64; 14] = [
@@ -140,15 +140,14 @@ pub fn render(snap: &Snapshot, m: &WorkerMetrics, open_connections: Option<u64>)
     for (pi, (pool, stats)) in c.pools.iter().zip(&snap.servers).enumerate() {
         for (si, s) in stats.iter().enumerate() {
             let l = format!("pool=\"{}\",server=\"{}\"", label(&pool.name), s.addr);
-            let errs = m
-                .upstream_errors
-                .get(m.pool_offsets[pi] + si)
-                .copied()
-                .unwrap_or(0);
-            let _ = writeln!(
-                o,
-                "sluice_upstream_errors_total{{{l},kind=\"upstream\"}} {errs}"
-            );
+            for kind in UpstreamFailure::ALL {
+                let errs = m.upstream_errors_at(m.pool_offsets[pi] + si, kind);
+                let _ = writeln!(
+                    o,
+                    "sluice_upstream_errors_total{{{l},kind=\"{}\"}} {errs}",
+                    kind.label()
+                );
+            }
             let _ = writeln!(
                 o,
                 "sluice_in_flight{{{l}}} {}",

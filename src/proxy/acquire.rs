@@ -3,14 +3,13 @@
 //! queue when every usable server is full (woken when a slot frees, no polling; at
 //! most `max_queue` waiters, at most `queue_timeout` of waiting).
 
-use std::rc::Rc;
 use std::time::Instant;
 
 use crate::balance::{Pick, Tried};
 use crate::control::queue::Waiter;
-use crate::http::answers::Answer;
+use crate::core::ctx::{Ctx, WorkerView};
 
-use super::ctx::{Ctx, WorkerView};
+use super::error::{Kind, ProxyError};
 use super::slot::InFlight;
 
 /// How far `fallback` pools are followed.
@@ -37,15 +36,15 @@ impl Target {
     }
 }
 
-/// Reserve a slot for the next try. `last_failure` is the answer of a failed earlier
-/// try: with nobody left to try, the client gets that rather than a 503.
+/// Reserve a slot for the next try. `last_failure` is the failure of an earlier try:
+/// with nobody left to try, the client gets that rather than a 503.
 pub(super) async fn acquire<'v>(
-    ctx: &Rc<Ctx>,
+    ctx: &Ctx,
     view: &'v WorkerView,
     target: &mut Target,
     hash: u64,
-    last_failure: Option<Answer>,
-) -> Result<(usize, InFlight<'v>), Answer> {
+    last_failure: Option<ProxyError>,
+) -> Result<(usize, InFlight<'v>), ProxyError> {
     let snap = &view.snapshot;
     let mut waiter: Option<Waiter> = None;
     let mut queued_until: Option<Instant> = None;
@@ -82,8 +81,8 @@ pub(super) async fn acquire<'v>(
             }
             Pick::Full => {}
             Pick::NoneUp => {
-                if let Some(answer) = last_failure {
-                    return Err(answer);
+                if let Some(failure) = last_failure {
+                    return Err(failure);
                 }
                 match pool.fallback {
                     Some(fallback) if target.hops < MAX_FALLBACK_HOPS => {
@@ -93,7 +92,7 @@ pub(super) async fn acquire<'v>(
                         waiter = None;
                         continue;
                     }
-                    _ => return Err(Answer::unavailable("no_healthy_server")),
+                    _ => return Err(Kind::NoHealthyServer.into()),
                 }
             }
         }
@@ -106,7 +105,7 @@ pub(super) async fn acquire<'v>(
             }
             None => {
                 let Some(w) = queue.join(pool.max_queue).await else {
-                    return Err(Answer::unavailable("queue_full"));
+                    return Err(Kind::QueueFull.into());
                 };
                 let first = w.first();
                 let w = waiter.insert(w);
@@ -118,18 +117,19 @@ pub(super) async fn acquire<'v>(
                 w
             }
         };
-        let until = *queued_until.get_or_insert_with(|| Instant::now() + pool.queue_timeout);
-        let left = until.saturating_duration_since(Instant::now());
+        let now = ctx.timers.coarse_now();
+        let until = *queued_until.get_or_insert_with(|| now + pool.queue_timeout);
+        let left = until.saturating_duration_since(now);
         if left.is_zero() {
-            return Err(Answer::unavailable("queue_timeout"));
+            return Err(Kind::QueueTimeout.into());
         }
-        let expiry = ctx.timers.expiry(left);
+        let expiry = ctx.timers.after(left).expiry();
         let woken = monoio::select! {
             _ = w.sleep() => true,
             _ = expiry => false,
         };
         if !woken {
-            return Err(Answer::unavailable("queue_timeout"));
+            return Err(Kind::QueueTimeout.into());
         }
     }
 }

@@ -4,22 +4,20 @@
 //! Every function starts from bytes already buffered (`buf[..]`, which belong to the
 //! body up to its end) and reads the rest from the source socket.
 
-use std::time::Duration;
-
 use monoio::net::TcpStream;
 
+use crate::core::io::{IoFail, consume, read_append, write_range};
+use crate::core::timers::Timeout;
 use crate::http::chunked::{ChunkError, ChunkedDecoder};
 use crate::upstream::splice::{PipePool, SPLICE_MIN_BODY, SpliceFail, splice_exact};
 
-use super::io::{IoFail, consume, read_append, write_range};
-
 /// Timeouts for one relay: reading the source, writing the destination.
-#[derive(Debug, Clone, Copy)]
-pub struct RelayTimeouts {
+#[derive(Clone, Copy)]
+pub struct RelayTimeouts<'t> {
     /// Longest wait for source bytes.
-    pub read: Duration,
+    pub read: Timeout<'t>,
     /// Longest wait for the destination to accept bytes.
-    pub write: Duration,
+    pub write: Timeout<'t>,
 }
 
 /// Why a relay stopped early.
@@ -34,6 +32,8 @@ pub enum RelayError {
     /// The chunked body's data went over its limit (`max_body`); nothing past
     /// the limit was written.
     TooLarge,
+    /// No pipe could be had for splicing.
+    NoPipe,
 }
 
 /// How a chunked body is relayed.
@@ -55,7 +55,7 @@ pub async fn relay_length(
     mut buf: Vec<u8>,
     len: u64,
     pipes: &std::cell::RefCell<PipePool>,
-    t: RelayTimeouts,
+    t: RelayTimeouts<'_>,
 ) -> (Result<u64, RelayError>, Vec<u8>) {
     let buffered = (buf.len() as u64).min(len) as usize;
     let (r, b) = write_range(dst, buf, 0, buffered, t.write).await;
@@ -69,9 +69,9 @@ pub async fn relay_length(
         let pipe = pipes.borrow_mut().take();
         let mut pipe = match pipe {
             Ok(p) => p,
-            Err(e) => return (Err(RelayError::Dest(IoFail::Io(e))), buf),
+            Err(_) => return (Err(RelayError::NoPipe), buf),
         };
-        return match splice_exact(src, dst, &mut pipe, left, t.read).await {
+        return match splice_exact(src, dst, &mut pipe, left, || t.read.expiry()).await {
             Ok(()) => {
                 pipes.borrow_mut().put(pipe);
                 (Ok(len), buf)
@@ -110,7 +110,7 @@ pub async fn relay_chunked(
     dst: &mut TcpStream,
     mut buf: Vec<u8>,
     how: ChunkedRelay,
-    t: RelayTimeouts,
+    t: RelayTimeouts<'_>,
 ) -> (Result<u64, RelayError>, Vec<u8>) {
     let dechunk = how.dechunk;
     let mut decoder = ChunkedDecoder::with_limit(how.max_data);
@@ -163,7 +163,7 @@ pub async fn relay_until_eof(
     src: &mut TcpStream,
     dst: &mut TcpStream,
     mut buf: Vec<u8>,
-    t: RelayTimeouts,
+    t: RelayTimeouts<'_>,
 ) -> (Result<u64, RelayError>, Vec<u8>) {
     let mut written = 0u64;
     loop {

@@ -13,18 +13,17 @@ use monoio::io::{CancelableAsyncReadRent, Canceller};
 use monoio::net::TcpStream;
 
 use crate::access_log::{AccessLogger, Record};
+use crate::core::ctx::{Ctx, WorkerView};
+use crate::core::guard::Busy;
+use crate::core::io::{consume, write_all};
 use crate::http::BodyKind;
-use crate::http::answers::{Answer, write_answer};
-use crate::http::header_slots;
+use crate::http::answers::write_answer;
 use crate::http::ip_text::IpText;
-use crate::http::request::{MAX_HEADERS, parse_request};
 use crate::metrics::Sample;
 
-use super::ctx::{Ctx, WorkerView};
-use super::exchange::{Next, exchange};
-use super::guard::Busy;
-use super::io::{IoFail, read_append, write_all};
-use super::plan::{Plan, prepare};
+use super::exchange::{Exchange, Next};
+use super::plan::Refusal;
+use super::request::{Read, Scratch, read_request};
 use super::slot::TunnelSlot;
 use super::tunnel::tunnel;
 
@@ -42,14 +41,6 @@ pub struct ClientConn {
     pub buf: Vec<u8>,
     /// The peer address.
     pub peer: SocketAddr,
-}
-
-/// State of a connection's active period only (dropped while it idles).
-struct Scratch {
-    /// The peer address as text, for X-Forwarded-For and `client_ip` hashing.
-    ip: IpText,
-    /// The normalised path of the current request.
-    path: Vec<u8>,
 }
 
 /// Keeps the worker's open-connection count.
@@ -89,7 +80,7 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Future<O
         // While the first request is awaited: when the connection was accepted. Its
         // head must be complete within `client_header` of that moment, however the
         // time is split between silence and slow bytes.
-        let mut first = Some(Instant::now());
+        let mut first = Some(ctx.timers.coarse_now());
         loop {
             let phase = Box::pin(active(&mut conn, ctx, &mut first)).await;
             // Only the cold wait's remaining time survives this match: the phase
@@ -109,15 +100,16 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Future<O
                         slot,
                     } = *upgraded;
                     let client_buf = std::mem::take(&mut conn.buf);
+                    let idle = ctx.timers.after(idle);
                     Box::pin(tunnel(conn.stream, up, client_buf, upbuf, idle)).await;
                     drop(slot);
                     return;
                 }
             };
-            // Raced inline rather than through `coarse_timers::timed`: this is the
-            // state every idle connection sits in, and the generic helper's future
-            // is larger (measured 726 vs 996 B per idle connection).
-            let expiry = ctx.timers.expiry(left);
+            // Raced inline rather than through `Timeout::run`: this is the state
+            // every idle connection sits in, and the generic helper's future is
+            // larger (bench/PROFILE.md).
+            let expiry = ctx.timers.after(left).expiry();
             let ready = monoio::select! {
                 r = conn.stream.readable(false) => r.is_ok(),
                 _ = expiry => false,
@@ -157,16 +149,13 @@ struct Upgraded {
 }
 
 /// Serve requests back to back while they keep arriving within the hot window.
-async fn active(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: &mut Option<Instant>) -> Phase {
+async fn active(conn: &mut ClientConn, ctx: &Ctx, first: &mut Option<Instant>) -> Phase {
     // One canceller for every hot read of this period: monoio allocates for a new
     // one and for its first associated read, not for later reads.
     let mut canceller = Canceller::new();
-    let mut scratch = Scratch {
-        // An IPv4 client on a dual-stack listener is `::ffff:a.b.c.d`: shown and
-        // hashed as the IPv4 address it is.
-        ip: IpText::new(conn.peer.ip().to_canonical()),
-        path: Vec::new(),
-    };
+    // An IPv4 client on a dual-stack listener is `::ffff:a.b.c.d`: shown and
+    // hashed as the IPv4 address it is.
+    let mut scratch = Scratch::new(IpText::new(conn.peer.ip().to_canonical()));
     loop {
         ctx.poll_commands();
         if ctx.shutting_down.get() {
@@ -176,7 +165,8 @@ async fn active(conn: &mut ClientConn, ctx: &Rc<Ctx>, first: &mut Option<Instant
             let idle_limit = {
                 let t = &ctx.view().snapshot.config.server.timeouts;
                 match *first {
-                    Some(accepted) => t.client_header.saturating_sub(accepted.elapsed()),
+                    Some(accepted) => (accepted + t.client_header)
+                        .saturating_duration_since(ctx.timers.coarse_now()),
                     None => t.client_idle,
                 }
             };
@@ -225,7 +215,7 @@ enum Hot {
 
 async fn hot_read(
     conn: &mut ClientConn,
-    ctx: &Rc<Ctx>,
+    ctx: &Ctx,
     canceller: &mut Canceller,
     window: Duration,
 ) -> Hot {
@@ -237,7 +227,7 @@ async fn hot_read(
     let cap = buf.capacity();
     // The window ends on the worker's coarse idle deadline (one tick of resolution),
     // not a monoio timer: no timer-wheel entry per request.
-    let expiry = ctx.timers.expiry(window);
+    let expiry = ctx.timers.after(window).expiry();
     let (r, slice) = {
         let read = conn
             .stream
@@ -274,134 +264,95 @@ async fn hot_read(
     }
 }
 
-/// Read, plan and serve one request. Errors sluice answers itself are written here.
-/// The head must be complete by `header_deadline` when given (the first request:
-/// counted from accept), else within `client_header` of its first byte (later
-/// requests, whose wait for that byte is bounded by `client_idle`).
+/// Read, plan and serve one request; answer what sluice refuses itself. The head
+/// must be complete by `header_deadline` when given (the first request: counted
+/// from accept), else within `client_header` of its first byte (later requests,
+/// whose wait for that byte is bounded by `client_idle`).
 async fn handle_request(
     conn: &mut ClientConn,
-    ctx: &Rc<Ctx>,
-    view: &Rc<WorkerView>,
+    ctx: &Ctx,
+    view: &WorkerView,
     scratch: &mut Scratch,
     header_deadline: Option<Instant>,
 ) -> Next {
-    let t = view.snapshot.config.server.timeouts;
+    let t = &view.snapshot.config.server.timeouts;
+    // The latency figure is a measurement, not a stamp: a precise clock.
     let started = Instant::now();
-    let deadline = header_deadline.unwrap_or(started + t.client_header);
+    let deadline = header_deadline.unwrap_or(ctx.timers.coarse_now() + t.client_header);
     let mut up_head = ctx.heads.borrow_mut().take();
-    let mut method = [0u8; 16];
-    let planned = loop {
-        if !conn.buf.is_empty() {
-            let mut headers = header_slots::<MAX_HEADERS>();
-            match parse_request(&conn.buf, &mut headers, &view.limits) {
-                Ok(Some(head)) => {
-                    let n = head.method.len().min(15);
-                    method[..n].copy_from_slice(&head.method.as_bytes()[..n]);
-                    break prepare(
-                        &head,
-                        view,
-                        scratch.ip.as_bytes(),
-                        &mut scratch.path,
-                        &mut up_head,
-                    );
-                }
-                Ok(None) => {}
-                Err(e) => break Err(e.answer()),
-            }
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let buf = std::mem::take(&mut conn.buf);
-        let (r, b) = read_append(&mut conn.stream, buf, left.max(Duration::from_millis(1))).await;
-        conn.buf = b;
-        match r {
-            Ok(_) => {}
-            Err(IoFail::Timeout) => break Err(Answer::new(408, "header_timeout")),
-            Err(_) => {
-                ctx.heads.borrow_mut().put(up_head);
-                return Next::Close;
-            }
-        }
-    };
-    let plan: Plan = match planned {
-        Ok(p) => p,
-        Err(answer) => {
+    let read = read_request(conn, ctx, view, scratch, &mut up_head, deadline).await;
+    let plan = match read {
+        Read::Plan(plan) => plan,
+        Read::Refused(refusal) => {
+            ctx.heads.borrow_mut().put(up_head);
             let sample = Sample {
-                status: answer.status,
-                micros: started.elapsed().as_micros() as u64,
+                status: refusal.answer.status,
                 ..Sample::default()
             };
-            ctx.metrics.borrow_mut().record(&sample);
-            if let Some(log) = AccessLogger::get() {
-                log.log(access_record(
-                    conn,
-                    &scratch.path,
-                    view,
-                    &method,
-                    None,
-                    &sample,
-                ));
-            }
-            // 400-class framing errors close; 404 on a bodiless request keeps going.
-            let keep = answer.status == 404 && request_has_no_body(conn, view);
-            let next = answer_client(conn, ctx, answer, !keep, t.client_idle).await;
+            report(conn, ctx, view, scratch, None, sample, started);
+            return refuse(conn, ctx, view, refusal).await;
+        }
+        Read::Gone => {
             ctx.heads.borrow_mut().put(up_head);
-            return if keep { next } else { Next::Close };
+            return Next::Close;
         }
     };
-    let mut sample = Sample {
-        route: plan.route,
-        ..Sample::default()
-    };
-    if let BodyKind::Length(n) = plan.body {
-        sample.bytes_in = n;
-    }
-    let (next, up_head) = exchange(conn, ctx, view, &plan, up_head, &mut sample).await;
-    ctx.heads.borrow_mut().put(up_head);
-    if let Next::Answer(a) = &next {
-        sample.status = a.status;
-    }
-    sample.micros = started.elapsed().as_micros() as u64;
-    if sample.status != 0 {
-        ctx.metrics.borrow_mut().record(&sample);
-        if let Some(log) = AccessLogger::get() {
-            log.log(access_record(
-                conn,
-                &scratch.path,
-                view,
-                &plan.method,
-                plan.route,
-                &sample,
-            ));
-        }
-    }
+    let (next, sample) = Exchange::new(conn, ctx, view, &plan, up_head).run().await;
+    report(conn, ctx, view, scratch, plan.route, sample, started);
     match next {
         Next::Answer(answer) => {
             // The request body may still be unread: only a bodiless request keeps the connection.
-            let keep = plan.keep_alive && plan.body == BodyKind::None;
-            let n = answer_client(conn, ctx, answer, !keep, t.client_idle).await;
-            if keep { n } else { Next::Close }
+            let go_on = (plan.keep_alive && plan.body == BodyKind::None).then_some(0);
+            refuse(
+                conn,
+                ctx,
+                view,
+                Refusal {
+                    answer,
+                    go_on_after: go_on,
+                },
+            )
+            .await
         }
         other => other,
     }
 }
 
-/// The access-log record of a finished request (built only when logging is on).
-fn access_record(
+/// Count a finished request in this worker's metrics and the access log.
+fn report(
     conn: &ClientConn,
-    path: &[u8],
+    ctx: &Ctx,
     view: &WorkerView,
-    method: &[u8; 16],
+    scratch: &Scratch,
     route: Option<usize>,
-    s: &Sample,
-) -> Record {
+    mut sample: Sample,
+    started: Instant,
+) {
+    if sample.status == 0 {
+        return;
+    }
+    sample.route = route;
+    sample.micros = started.elapsed().as_micros() as u64;
+    ctx.metrics.borrow_mut().record(&sample);
+    if let Some(log) = AccessLogger::get() {
+        log.log(access_record(conn, scratch, view, &sample));
+    }
+}
+
+/// The access-log record of a finished request (built only when logging is on).
+fn access_record(conn: &ClientConn, scratch: &Scratch, view: &WorkerView, s: &Sample) -> Record {
     let c = &view.snapshot.config;
+    let method = &scratch.method;
     let len = method.iter().position(|&b| b == 0).unwrap_or(method.len());
     Record {
         time: SystemTime::now(),
-        client: conn.peer.ip(),
+        client: conn.peer.ip().to_canonical(),
         method: String::from_utf8_lossy(&method[..len]).into_owned(),
-        path: String::from_utf8_lossy(path).into_owned(),
-        route: route.and_then(|r| c.routes.get(r)).map(|r| r.name.clone()),
+        path: String::from_utf8_lossy(&scratch.path).into_owned(),
+        route: s
+            .route
+            .and_then(|r| c.routes.get(r))
+            .map(|r| r.name.clone()),
         pool: s.pool.and_then(|p| c.pools.get(p)).map(|p| p.name.clone()),
         server: s
             .pool
@@ -415,33 +366,22 @@ fn access_record(
     }
 }
 
-/// Whether the buffered request (already known complete) has no body.
-fn request_has_no_body(conn: &mut ClientConn, view: &WorkerView) -> bool {
-    let mut headers = header_slots::<MAX_HEADERS>();
-    match parse_request(&conn.buf, &mut headers, &view.limits) {
-        Ok(Some(head)) if head.body == BodyKind::None && head.keep_alive => {
-            let n = head.head_len;
-            super::io::consume(&mut conn.buf, n);
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Write an error answer. Returns `KeepAlive` when the connection can go on.
-async fn answer_client(
-    conn: &mut ClientConn,
-    ctx: &Rc<Ctx>,
-    answer: Answer,
-    close: bool,
-    timeout: Duration,
-) -> Next {
+/// Write an answer of sluice's own. The connection goes on (`KeepAlive`) only when
+/// the refusal allows it (its head consumed) and the write succeeded.
+async fn refuse(conn: &mut ClientConn, ctx: &Ctx, view: &WorkerView, refusal: Refusal) -> Next {
+    let close = refusal.go_on_after.is_none();
     let mut out = ctx.heads.borrow_mut().take();
-    write_answer(&mut out, &answer, close);
-    let (r, out) = write_all(&mut conn.stream, out, timeout).await;
+    write_answer(&mut out, &refusal.answer, close);
+    let wait = ctx
+        .timers
+        .after(view.snapshot.config.server.timeouts.client_idle);
+    let (r, out) = write_all(&mut conn.stream, out, wait).await;
     ctx.heads.borrow_mut().put(out);
-    match (r, close) {
-        (Ok(()), false) => Next::KeepAlive,
+    match (r, refusal.go_on_after) {
+        (Ok(()), Some(head_len)) => {
+            consume(&mut conn.buf, head_len);
+            Next::KeepAlive
+        }
         _ => Next::Close,
     }
 }

@@ -7,14 +7,10 @@
 
 pub mod acquire;
 pub mod body;
-pub mod bufs;
-pub mod coarse_timers;
 pub mod conn;
-pub mod ctx;
+pub mod error;
 pub mod exchange;
-pub mod guard;
-pub mod io;
 pub mod plan;
-pub mod respond;
+pub mod request;
 pub mod slot;
 pub mod tunnel;

@@ -12,7 +12,7 @@ use crate::http::request::RequestHead;
 use crate::http::rewrite::write_upstream_request;
 use crate::router::RequestView;
 
-use super::ctx::WorkerView;
+use crate::core::ctx::WorkerView;
 
 /// Everything the exchange needs to know about one request, owned.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +55,26 @@ impl Plan {
     }
 }
 
+/// A request sluice answers itself instead of forwarding it.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal {
+    /// What to answer.
+    pub answer: Answer,
+    /// When the connection may go on afterwards (a bodiless keep-alive request that
+    /// no route took): the head's length, to consume. `None`: close after answering.
+    pub go_on_after: Option<usize>,
+}
+
+impl Refusal {
+    /// Answer and close.
+    pub fn closing(answer: Answer) -> Self {
+        Refusal {
+            answer,
+            go_on_after: None,
+        }
+    }
+}
+
 /// Build the plan and write the upstream request head into `out`. `path` is a reused
 /// scratch buffer for the normalised path. An `Err` is the answer to send instead.
 // HOT PATH: no alloc (buffers are reused), no lock, no blocking call.
@@ -64,11 +84,13 @@ pub fn prepare(
     client_ip: &[u8],
     path: &mut Vec<u8>,
     out: &mut Vec<u8>,
-) -> Result<Plan, Answer> {
-    normalize_path(head.path, path).map_err(|e| match e {
-        PathError::ClimbsAboveRoot => Answer::new(400, "path_above_root"),
-        PathError::BadPercent => Answer::new(400, "bad_path_encoding"),
-        PathError::NotOrigin => Answer::new(400, "bad_target"),
+) -> Result<Plan, Refusal> {
+    normalize_path(head.path, path).map_err(|e| {
+        Refusal::closing(match e {
+            PathError::ClimbsAboveRoot => Answer::new(400, "path_above_root"),
+            PathError::BadPercent => Answer::new(400, "bad_path_encoding"),
+            PathError::NotOrigin => Answer::new(400, "bad_target"),
+        })
     })?;
     let request = RequestView {
         method: head.method.as_bytes(),
@@ -78,7 +100,12 @@ pub fn prepare(
         headers: head.headers,
     };
     let Some(class) = view.classifier.classify(&request) else {
-        return Err(Answer::new(404, "no_route"));
+        // Nothing of the request is left unread when it has no body: go on.
+        let go_on = head.body == BodyKind::None && head.keep_alive;
+        return Err(Refusal {
+            answer: Answer::new(404, "no_route"),
+            go_on_after: go_on.then_some(head.head_len),
+        });
     };
     write_upstream_request(out, head, path, client_ip);
     let pool = &view.snapshot.config.pools[usize::from(class.pool)];

@@ -10,7 +10,7 @@ use crate::config::Passive;
 use crate::control::stats::now_ms;
 use crate::control::{ServerStats, SlotQueue};
 
-use super::ctx::Ctx;
+use crate::core::ctx::Ctx;
 
 /// A reserved slot on a server: counts the request in flight (all workers) for as
 /// long as it lives, and reports the outcome to passive outlier detection.

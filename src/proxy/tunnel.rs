@@ -1,13 +1,12 @@
 //! Byte tunnel after `101 Switching Protocols` (WebSocket and other upgrades): copy
 //! both directions until either side closes or stays silent past the idle timeout.
 
-use std::time::Duration;
-
 use monoio::io::Splitable;
 use monoio::io::{AsyncReadRent, AsyncWriteRent};
 use monoio::net::TcpStream;
 
-use super::io::{read_append, write_all};
+use crate::core::io::{read_append, write_all};
+use crate::core::timers::Timeout;
 
 /// Tunnel between `client` and `upstream`, first delivering bytes already read from
 /// each side.
@@ -16,7 +15,7 @@ pub async fn tunnel(
     upstream: TcpStream,
     client_pending: Vec<u8>,
     upstream_pending: Vec<u8>,
-    idle: Duration,
+    idle: Timeout<'_>,
 ) {
     let (mut cr, mut cw) = client.into_split();
     let (mut ur, mut uw) = upstream.into_split();
@@ -31,7 +30,7 @@ async fn pump<R: AsyncReadRent, W: AsyncWriteRent>(
     src: &mut R,
     dst: &mut W,
     pending: Vec<u8>,
-    idle: Duration,
+    idle: Timeout<'_>,
 ) {
     let mut buf = pending;
     if buf.capacity() < 16 * 1024 {

@@ -10,9 +10,9 @@
 //! because creating one costs syscalls; a pipe is returned only when empty.
 #![allow(unsafe_code)]
 
+use std::future::Future;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::time::Duration;
 
 use monoio::net::TcpStream;
 
@@ -173,16 +173,29 @@ impl Drop for RcvLowat {
     }
 }
 
+/// `ready` unless `limit` completes first (`None`).
+async fn ready_within<R: Future<Output = io::Result<()>>, W: Future<Output = ()>>(
+    ready: R,
+    limit: W,
+) -> Option<io::Result<()>> {
+    let ready = std::pin::pin!(ready);
+    monoio::select! {
+        r = ready => Some(r),
+        _ = limit => None,
+    }
+}
+
 /// Move exactly `len` bytes from `src` to `dst` through `pipe`, waiting for
-/// readiness (each wait bounded by `timeout`) whenever the kernel says EAGAIN. On
-/// success the pipe is empty again; on error its contents are unknown and it must
-/// be dropped.
-pub async fn splice_exact(
+/// readiness whenever the kernel says EAGAIN; each wait is bounded by a fresh
+/// `wait_limit()` (the caller's timer: the worker's coarse deadlines). On success
+/// the pipe is empty again; on error its contents are unknown and it must be
+/// dropped.
+pub async fn splice_exact<W: Future<Output = ()>>(
     src: &TcpStream,
     dst: &TcpStream,
     pipe: &mut PipePair,
     len: u64,
-    timeout: Duration,
+    wait_limit: impl Fn() -> W,
 ) -> Result<(), SpliceFail> {
     let (sfd, dfd) = (src.as_raw_fd(), dst.as_raw_fd());
     set_nonblocking(sfd).map_err(SpliceFail::Source)?;
@@ -198,10 +211,10 @@ pub async fn splice_exact(
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Never more than what is still due: the last bytes must wake us.
                     lowat.set(left.min(BODY_RCVLOWAT) as usize);
-                    match monoio::time::timeout(timeout, src.readable(false)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => return Err(SpliceFail::Source(e)),
-                        Err(_) => return Err(SpliceFail::Timeout),
+                    match ready_within(src.readable(false), wait_limit()).await {
+                        Some(Ok(())) => {}
+                        Some(Err(e)) => return Err(SpliceFail::Source(e)),
+                        None => return Err(SpliceFail::Timeout),
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -214,10 +227,10 @@ pub async fn splice_exact(
                 Ok(0) => return Err(SpliceFail::Dest(io::ErrorKind::WriteZero.into())),
                 Ok(n) => pending -= n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match monoio::time::timeout(timeout, dst.writable(false)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => return Err(SpliceFail::Dest(e)),
-                        Err(_) => return Err(SpliceFail::Timeout),
+                    match ready_within(dst.writable(false), wait_limit()).await {
+                        Some(Ok(())) => {}
+                        Some(Err(e)) => return Err(SpliceFail::Dest(e)),
+                        None => return Err(SpliceFail::Timeout),
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -15,7 +15,7 @@ use crate::upstream::pool::IdlePool;
 use crate::upstream::splice::PipePool;
 
 use super::bufs::{BUF_SIZE, BufPool, HEAD_BUF_SIZE, MAX_POOLED_BUFS, MAX_POOLED_HEADS};
-use super::coarse_timers::CoarseTimers;
+use super::timers::CoarseTimers;
 
 /// A config generation compiled for this worker: its own classifier copy and
 /// balancer state.
@@ -70,8 +70,8 @@ pub struct Ctx {
     pub idle: RefCell<IdlePool>,
     /// Empty pipes for splice.
     pub pipes: RefCell<PipePool>,
-    /// This worker's coarse deadlines (idle connections, socket timeouts).
-    pub timers: &'static CoarseTimers,
+    /// This worker's coarse deadlines and clock (every timeout of its data path).
+    pub timers: CoarseTimers,
     /// Relay buffers (upstream responses, small bodies).
     pub bufs: RefCell<BufPool>,
     /// Client read buffers and request/answer heads.
@@ -102,7 +102,7 @@ impl Ctx {
             view: RefCell::new(Rc::new(view)),
             idle: RefCell::new(IdlePool::new()),
             pipes: RefCell::new(PipePool::new()),
-            timers: CoarseTimers::for_this_thread(),
+            timers: CoarseTimers::new(),
             bufs: RefCell::new(BufPool::new(buf_size.max(BUF_SIZE), MAX_POOLED_BUFS)),
             heads: RefCell::new(BufPool::new(HEAD_BUF_SIZE, MAX_POOLED_HEADS)),
             commands,

@@ -5,12 +5,11 @@
 //! resolution), not a monoio timer per operation.
 
 use std::io;
-use std::time::Duration;
 
 use monoio::buf::{IoBuf, IoBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent};
 
-use super::coarse_timers::timed;
+use super::timers::Timeout;
 
 /// How a timed operation failed.
 #[derive(Debug)]
@@ -29,7 +28,7 @@ pub enum IoFail {
 pub async fn read_append<S: AsyncReadRent>(
     s: &mut S,
     buf: Vec<u8>,
-    timeout: Duration,
+    timeout: Timeout<'_>,
 ) -> (Result<usize, IoFail>, Vec<u8>) {
     let len = buf.len();
     let mut buf = buf;
@@ -37,7 +36,7 @@ pub async fn read_append<S: AsyncReadRent>(
         buf.reserve(len.max(4096));
     }
     let cap = buf.capacity();
-    match timed(timeout, s.read(buf.slice_mut(len..cap))).await {
+    match timeout.run(s.read(buf.slice_mut(len..cap))).await {
         Some((Ok(0), slice)) => (Err(IoFail::Eof), slice.into_inner()),
         Some((Ok(n), slice)) => (Ok(n), slice.into_inner()),
         Some((Err(e), slice)) => (Err(IoFail::Io(e)), slice.into_inner()),
@@ -52,14 +51,14 @@ pub async fn write_range<S: AsyncWriteRent>(
     buf: Vec<u8>,
     start: usize,
     end: usize,
-    timeout: Duration,
+    timeout: Timeout<'_>,
 ) -> (Result<(), IoFail>, Vec<u8>) {
     // One send per step (a small one completes at once); the timeout bounds each
     // step, i.e. it fires when the peer accepts nothing for that long.
     let mut buf = buf;
     let mut at = start;
     while at < end {
-        match timed(timeout, s.write(buf.slice(at..end))).await {
+        match timeout.run(s.write(buf.slice(at..end))).await {
             Some((Ok(0), slice)) => {
                 return (
                     Err(IoFail::Io(io::ErrorKind::WriteZero.into())),
@@ -81,7 +80,7 @@ pub async fn write_range<S: AsyncWriteRent>(
 pub async fn write_all<S: AsyncWriteRent>(
     s: &mut S,
     buf: Vec<u8>,
-    timeout: Duration,
+    timeout: Timeout<'_>,
 ) -> (Result<(), IoFail>, Vec<u8>) {
     let end = buf.len();
     write_range(s, buf, 0, end, timeout).await

@@ -1,17 +1,17 @@
-//! Coarse per-worker deadlines: idle keep-alive connections and the timeout of
-//! every socket read and write on the request path.
+//! Coarse per-worker deadlines and the worker's clock: the one way the data path
+//! reaches time. Every timed operation (socket reads and writes, connects, splice
+//! waits, queue waits, idle keep-alive waits) takes a `Timeout` made from its
+//! worker's `CoarseTimers`, passed down explicitly.
 //!
 //! monoio's `Sleep` is 640 bytes, moved several times and put in a timer wheel for
-//! each timed operation (6 % of the worker's user time in small-request runs, in
-//! `memmove` alone); an idle connection waiting with one would cost more than the
-//! connection itself. Instead each wait registers a deadline here (one small slot)
-//! and awaits an `Expiry`; the worker's tick (every `TICK`) wakes the waits whose
-//! deadline passed. Deadlines are counted in ticks, so registering one reads no
-//! clock; ticks are at least `TICK` apart, so a wait never ends early, and at most
-//! about a tick late (more only while the worker is overloaded). That resolution is
-//! ample for timeouts of a second or more.
-//! Each worker thread owns one set (reached by `current`), so the I/O helpers need
-//! no context passed down.
+//! each timed operation; an idle connection waiting with one would cost more than
+//! the connection itself. Instead each wait registers a deadline here (one small
+//! slot) and awaits an `Expiry`; the worker's tick (every `TICK`) wakes the waits
+//! whose deadline passed. Deadlines are counted in ticks, so registering one reads
+//! no clock; ticks are at least `TICK` apart, so a wait never ends early, and at
+//! most about a tick late (more only while the worker is overloaded). That
+//! resolution is ample for timeouts of a second or more. Measurements behind this
+//! design are in bench/PROFILE.md.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -23,31 +23,34 @@ use std::time::{Duration, Instant};
 /// polls its control channel and sweeps idle upstream connections.
 pub const TICK: Duration = Duration::from_millis(50);
 
-thread_local! {
-    static CURRENT: Cell<Option<&'static CoarseTimers>> = const { Cell::new(None) };
+/// A timeout on one worker's coarse timers: what every timed operation takes.
+#[derive(Clone, Copy)]
+pub struct Timeout<'t> {
+    timers: &'t CoarseTimers,
+    after: Duration,
 }
 
-/// This thread's timers, if it is a worker.
-pub fn current() -> Option<&'static CoarseTimers> {
-    CURRENT.with(Cell::get)
-}
+impl<'t> Timeout<'t> {
+    /// How long it allows.
+    pub fn duration(&self) -> Duration {
+        self.after
+    }
 
-/// Run `fut` for at most about `timeout` (at most one tick late); `None` when it
-/// timed out (`fut` is then dropped). Outside a worker thread, monoio's timer.
-pub async fn timed<F: Future>(timeout: Duration, fut: F) -> Option<F::Output> {
-    match current() {
-        Some(timers) => {
-            // Raced by reference: the operation's future is not moved again.
-            let mut fut = std::pin::pin!(fut);
-            let expiry = timers.expiry(timeout);
-            monoio::select! {
-                out = &mut fut => Some(out),
-                _ = expiry => None,
-            }
+    /// Start counting: completes once the timeout has passed.
+    pub fn expiry(&self) -> Expiry<'t> {
+        self.timers.expiry(self.after)
+    }
+
+    /// Run `fut` for at most about this long (at most one tick late); `None` when
+    /// it timed out (`fut` is then dropped).
+    pub async fn run<F: Future>(self, fut: F) -> Option<F::Output> {
+        // Raced by reference: the operation's future is not moved again.
+        let mut fut = std::pin::pin!(fut);
+        let expiry = self.expiry();
+        monoio::select! {
+            out = &mut fut => Some(out),
+            _ = expiry => None,
         }
-        // Not reached on the request path (workers always have timers). Boxed so
-        // monoio's 640-byte timer is not part of every timed operation's state.
-        None => Box::pin(monoio::time::timeout(timeout, fut)).await.ok(),
     }
 }
 
@@ -92,12 +95,21 @@ impl CoarseTimers {
         self.now.get()
     }
 
-    /// A set for the calling (worker) thread, reachable from it by `current`. It
-    /// lives as long as the process: a worker thread runs until the process exits.
-    pub fn for_this_thread() -> &'static CoarseTimers {
-        let timers: &'static CoarseTimers = Box::leak(Box::new(CoarseTimers::new()));
-        CURRENT.with(|c| c.set(Some(timers)));
-        timers
+    /// A timeout of `after` on these timers.
+    pub fn after(&self, after: Duration) -> Timeout<'_> {
+        Timeout {
+            timers: self,
+            after,
+        }
+    }
+
+    /// Tick every `TICK` forever: for runtimes that are not a worker (tests, tools),
+    /// whose timers nothing else drives.
+    pub async fn drive(&self) {
+        loop {
+            monoio::time::sleep(TICK).await;
+            self.tick();
+        }
     }
 
     /// Register a wait of at least `after`; the returned future completes once it
@@ -209,19 +221,5 @@ mod tests {
         );
         t.tick();
         assert!(Pin::new(&mut zero).poll(&mut cx).is_ready());
-    }
-
-    #[test]
-    fn each_thread_reaches_only_its_own_timers() {
-        std::thread::spawn(|| {
-            assert!(current().is_none(), "not a worker yet");
-            let mine = CoarseTimers::for_this_thread();
-            assert!(current().is_some_and(|t| std::ptr::eq(t, mine)));
-            std::thread::spawn(|| assert!(current().is_none(), "another thread"))
-                .join()
-                .expect("inner thread");
-        })
-        .join()
-        .expect("worker-like thread");
     }
 }
