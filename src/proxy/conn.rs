@@ -20,6 +20,7 @@ use crate::http::BodyKind;
 use crate::http::answers::write_answer;
 use crate::http::ip_text::IpText;
 use crate::metrics::Sample;
+use crate::upstream::connect::UpstreamConn;
 
 use super::exchange::{Exchange, Next};
 use super::plan::Refusal;
@@ -139,7 +140,7 @@ enum Phase {
 /// A connection switched to a tunnel after `101 Switching Protocols`.
 struct Upgraded {
     /// The upstream connection.
-    up: TcpStream,
+    up: UpstreamConn,
     /// Bytes the upstream already sent past its response head.
     upbuf: Vec<u8>,
     /// Idle timeout of the tunnel.

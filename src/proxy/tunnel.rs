@@ -7,17 +7,23 @@ use monoio::net::TcpStream;
 
 use crate::core::io::{read_append, write_all};
 use crate::core::timers::Timeout;
+use crate::upstream::connect::UpstreamConn;
 
 /// Tunnel between `client` and `upstream`, first delivering bytes already read from
 /// each side.
 pub async fn tunnel(
     client: TcpStream,
-    upstream: TcpStream,
+    upstream: UpstreamConn,
     client_pending: Vec<u8>,
     upstream_pending: Vec<u8>,
     idle: Timeout<'_>,
 ) {
     let (mut cr, mut cw) = client.into_split();
+    // The connection stays counted as open until the tunnel ends.
+    let UpstreamConn {
+        stream: upstream,
+        open: _open,
+    } = upstream;
     let (mut ur, mut uw) = upstream.into_split();
     let up = pump(&mut cr, &mut uw, client_pending, idle);
     let down = pump(&mut ur, &mut cw, upstream_pending, idle);

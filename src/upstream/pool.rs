@@ -10,15 +10,14 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use monoio::net::TcpStream;
-
+use super::connect::UpstreamConn;
 use super::sys::{IdleProbe, probe_idle};
 
 /// Connections idle at least this long are probed before reuse.
 pub const PROBE_AFTER: Duration = Duration::from_millis(100);
 
 struct Idle {
-    stream: TcpStream,
+    conn: UpstreamConn,
     since: Instant,
 }
 
@@ -41,7 +40,7 @@ impl IdlePool {
         addr: SocketAddr,
         now: Instant,
         max_idle_time: Duration,
-    ) -> Option<TcpStream> {
+    ) -> Option<UpstreamConn> {
         let list = self.by_server.get_mut(&addr)?;
         while let Some(idle) = list.pop() {
             if now.duration_since(idle.since) >= max_idle_time {
@@ -51,8 +50,8 @@ impl IdlePool {
             // syscall per request, and the rare origin close in that window is
             // caught by the exchange's retry on a fresh connection.
             let recent = now.duration_since(idle.since) < PROBE_AFTER;
-            if recent || probe_idle(idle.stream.as_raw_fd()) == IdleProbe::Quiet {
-                return Some(idle.stream);
+            if recent || probe_idle(idle.conn.stream.as_raw_fd()) == IdleProbe::Quiet {
+                return Some(idle.conn);
             }
         }
         None
@@ -60,10 +59,11 @@ impl IdlePool {
 
     /// Return a connection after a complete exchange; dropped when the server
     /// already has `max_idle` idle connections on this worker.
-    pub fn release(&mut self, addr: SocketAddr, stream: TcpStream, now: Instant, max_idle: usize) {
+    pub fn release(&mut self, conn: UpstreamConn, now: Instant, max_idle: usize) {
+        let addr = conn.open.server().addr;
         let list = self.by_server.entry(addr).or_default();
         if list.len() < max_idle {
-            list.push(Idle { stream, since: now });
+            list.push(Idle { conn, since: now });
         }
     }
 

@@ -14,9 +14,9 @@
 mod response;
 mod send;
 
-use response::Relayed;
+use std::sync::Arc;
 
-use monoio::net::TcpStream;
+use response::Relayed;
 
 use crate::control::ServerStats;
 use crate::core::ctx::{Ctx, WorkerView};
@@ -25,6 +25,7 @@ use crate::http::BodyKind;
 use crate::http::answers::Answer;
 use crate::http::chunked::{ChunkError, ChunkedDecoder};
 use crate::metrics::Sample;
+use crate::upstream::connect::UpstreamConn;
 
 use super::acquire::{Target, acquire};
 use super::conn::ClientConn;
@@ -43,7 +44,7 @@ pub enum Next {
     /// 101 sent: tunnel bytes both ways with this upstream connection; the buffer
     /// holds upstream bytes already read past the response head; the slot keeps
     /// the tunnel counted against the server's `max_conns_per_server`.
-    Upgrade(TcpStream, Vec<u8>, TunnelSlot),
+    Upgrade(UpstreamConn, Vec<u8>, TunnelSlot),
 }
 
 /// How a successful try ended.
@@ -53,7 +54,7 @@ enum Done {
     Relayed { status: u16, bytes: u64, keep: bool },
     /// 101 was relayed: tunnel with this upstream connection (and the upstream
     /// bytes already read past the response head).
-    Upgraded(TcpStream, Vec<u8>),
+    Upgraded(UpstreamConn, Vec<u8>),
 }
 
 /// How often a request whose pooled connection turned out closed is tried again
@@ -210,11 +211,15 @@ impl<'a> Exchange<'a> {
     }
 
     /// One try against one server.
-    async fn attempt(&mut self, pool: usize, server: &ServerStats) -> Result<Done, ProxyError> {
-        let (mut up, reused) = self.upstream(server.addr).await?;
+    async fn attempt(
+        &mut self,
+        pool: usize,
+        server: &Arc<ServerStats>,
+    ) -> Result<Done, ProxyError> {
+        let (mut up, reused) = self.upstream(server).await?;
         self.send_request(&mut up, reused).await?;
-        let head = self.response_head(&mut up, reused).await?;
-        let relayed = self.relay_response(&mut up, &head).await?;
+        let head = self.response_head(&mut up.stream, reused).await?;
+        let relayed = self.relay_response(&mut up.stream, &head).await?;
         if let (BodyKind::Length(n), true) = (self.plan.body, self.replayable) {
             consume(&mut self.conn.buf, n as usize);
         }
@@ -232,7 +237,7 @@ impl<'a> Exchange<'a> {
             let max_idle = self.view.snapshot.config.pools[pool].max_idle_per_server;
             let now = self.ctx.timers.coarse_now();
             let mut idle = self.ctx.idle.borrow_mut();
-            idle.release(server.addr, up, now, max_idle as usize);
+            idle.release(up, now, max_idle as usize);
         }
         Ok(Done::Relayed {
             status,
@@ -259,8 +264,8 @@ impl<'a> Exchange<'a> {
                 self.report.status = 101;
                 let snap = &self.view.snapshot;
                 let slot = flight.into_tunnel(
-                    std::sync::Arc::clone(&snap.servers[pool][idx]),
-                    std::sync::Arc::clone(&snap.queues[pool]),
+                    Arc::clone(&snap.servers[pool][idx]),
+                    Arc::clone(&snap.queues[pool]),
                 );
                 Next::Upgrade(up, upbuf, slot)
             }

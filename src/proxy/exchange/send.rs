@@ -2,13 +2,12 @@
 //! within `upstream_connect`), `100 Continue` to the client when it asked, then the
 //! rewritten head and the body.
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 
-use monoio::net::TcpStream;
-
+use crate::control::ServerStats;
 use crate::core::io::{write_all, write_range};
 use crate::http::BodyKind;
-use crate::upstream::connect::connect;
+use crate::upstream::connect::{UpstreamConn, connect};
 
 use super::super::body::{ChunkedRelay, RelayError, RelayTimeouts, relay_chunked, relay_length};
 use super::super::error::{Kind, ProxyError};
@@ -17,25 +16,24 @@ use super::Exchange;
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 impl Exchange<'_> {
-    /// An upstream connection to `addr`, and whether it came from the idle pool.
+    /// An upstream connection to `server`, and whether it came from the idle pool.
     // HOT PATH: a pooled connection is handed out without a syscall when recent.
     pub(super) async fn upstream(
         &mut self,
-        addr: SocketAddr,
-    ) -> Result<(TcpStream, bool), ProxyError> {
+        server: &Arc<ServerStats>,
+    ) -> Result<(UpstreamConn, bool), ProxyError> {
         let t = &self.view.snapshot.config.server.timeouts;
         let now = self.ctx.timers.coarse_now();
-        let leased = self.ctx.idle.borrow_mut().lease(addr, now, t.upstream_idle);
+        let leased = self
+            .ctx
+            .idle
+            .borrow_mut()
+            .lease(server.addr, now, t.upstream_idle);
         if let Some(up) = leased {
             return Ok((up, true));
         }
-        match self
-            .ctx
-            .timers
-            .after(t.upstream_connect)
-            .run(connect(addr))
-            .await
-        {
+        let wait = self.ctx.timers.after(t.upstream_connect);
+        match wait.run(connect(server)).await {
             Some(Ok(up)) => Ok((up, false)),
             Some(Err(_)) => Err(Kind::ConnectFailed.into()),
             None => Err(Kind::ConnectTimeout.into()),
@@ -47,7 +45,7 @@ impl Exchange<'_> {
     /// the Expect header.
     pub(super) async fn send_request(
         &mut self,
-        up: &mut TcpStream,
+        up: &mut UpstreamConn,
         reused: bool,
     ) -> Result<(), ProxyError> {
         let t = &self.view.snapshot.config.server.timeouts;
@@ -62,15 +60,19 @@ impl Exchange<'_> {
         }
         let to_origin = self.ctx.timers.after(t.upstream_response);
         let head = std::mem::take(&mut self.up_head);
-        let (r, head) = write_all(up, head, to_origin).await;
+        let (r, head) = write_all(&mut up.stream, head, to_origin).await;
         self.up_head = head;
         r.map_err(|_| ProxyError::writing_origin(reused))?;
-        self.send_body(up, reused).await
+        self.send_body(&mut up.stream, reused).await
     }
 
     /// The request body: from the buffer when it is all there (and kept for a
     /// retry), else relayed from the client as it comes.
-    async fn send_body(&mut self, up: &mut TcpStream, reused: bool) -> Result<(), ProxyError> {
+    async fn send_body(
+        &mut self,
+        up: &mut monoio::net::TcpStream,
+        reused: bool,
+    ) -> Result<(), ProxyError> {
         let timers = &self.ctx.timers;
         let t = &self.view.snapshot.config.server.timeouts;
         let relay_up = RelayTimeouts {
