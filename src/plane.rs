@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, ConfigError, ConfigErrors};
 use crate::health::HealthChecker;
 use crate::metrics::WorkerMetrics;
-use crate::router::Classifier;
 
 use crate::control::{AdminState, Command, Fanout, Snapshot};
 
@@ -21,7 +20,7 @@ pub mod persist;
 
 /// Parse and validate config text received by the admin API or read on SIGHUP:
 /// an empty text (nothing but blanks and comments) is refused rather than taken as
-/// "all defaults", and the routes must compile, so every worker can build the
+/// "all defaults". Validation builds the routes, so every worker can build the
 /// generation that is answered 200.
 pub fn parse_config(text: &str) -> Result<Config, ConfigErrors> {
     let blank = text
@@ -33,14 +32,7 @@ pub fn parse_config(text: &str) -> Result<Config, ConfigErrors> {
             message: "empty config: the text holds no settings (refused rather than replacing every pool and route with defaults)".into(),
         }]));
     }
-    let config = Config::from_toml_str(text)?;
-    if let Err(e) = Classifier::compile(&config) {
-        return Err(ConfigErrors(vec![ConfigError {
-            path: String::new(),
-            message: e.to_string(),
-        }]));
-    }
-    Ok(config)
+    Config::from_toml_str(text)
 }
 
 /// Shared by the admin API, SIGHUP handling and shutdown.

@@ -76,6 +76,7 @@ pub fn prepare(
         path,
         query: head.query,
         headers: head.headers,
+        has_range: head.has_range,
     };
     let Some(class) = view.classifier.classify(&request) else {
         return Err(Answer::new(404, "no_route"));
