@@ -6,6 +6,7 @@
 //! - `http`: request/response heads, framing, chunked decoding, head rewriting, canned answers (no I/O).
 //! - `metrics`: per-worker counters and latency histograms, merged on read.
 //! - `hashring`: consistent-hash ring with bounded loads (deterministic from the config).
+//! - `stats`: per-server live state and counters as atomics, shared by workers, health and admin.
 //! - `router`: routes compiled into a per-worker classifier (match kinds, media presets).
 //! - `balance`: per-worker choice of a server inside a pool.
 //! - `control`: shared snapshots, per-server atomics, crossbeam fan-out to workers and their inboxes.
@@ -37,5 +38,6 @@ pub mod plane;
 pub mod proxy;
 pub mod router;
 pub mod server;
+pub mod stats;
 pub mod upstream;
 pub mod worker;
