@@ -11,6 +11,7 @@
 //! - `balance`: per-worker choice of a server inside a pool.
 //! - `control`: shared snapshots, per-server atomics, crossbeam fan-out to workers and their inboxes.
 //! - `health`: active checks on their own thread; rise/fall hysteresis.
+//! - `log`: diagnostics at `log.level` (`log_warn!` etc.), written by its own thread; no caller blocks on stderr.
 //! - `access_log`: JSON access log written by its own thread; workers never block on it.
 //! - `upstream`: timed connects, per-worker keep-alive pools, splice.
 //! - `proxy`: the per-connection state machine (read, plan, exchange, relay).
@@ -32,6 +33,7 @@ pub mod hashring;
 pub mod health;
 pub mod http;
 pub mod json;
+pub mod log;
 pub mod metrics;
 pub mod os;
 pub mod plane;

@@ -127,7 +127,7 @@ impl ControlPlane {
         if config.server.listen != current.config.server.listen
             || config.admin.listen != current.config.admin.listen
         {
-            eprintln!("sluice: note: listen addresses change only on restart");
+            crate::log_warn!("listen addresses change only on restart");
         }
         if persist {
             persist::persist(&self.config_path, text).map_err(|e| {
@@ -137,6 +137,7 @@ impl ControlPlane {
                 }])
             })?;
         }
+        let level = config.log.level;
         let next = Arc::new(Snapshot::new(
             current.generation + 1,
             Arc::new(config),
@@ -149,6 +150,7 @@ impl ControlPlane {
             Ok(mut g) => *g = next,
             Err(p) => *p.into_inner() = next,
         }
+        crate::log::set_level(level);
         Ok(generation)
     }
 
