@@ -189,7 +189,7 @@ impl ControlPlane {
     }
 
     /// The config generation each worker runs now (a worker behind the running
-    /// generation is still building it, or retrying a failed build).
+    /// generation has not reached its next tick yet; building one cannot fail).
     pub fn worker_generations(&self) -> Vec<u64> {
         self.fanout.running()
     }
