@@ -56,13 +56,14 @@ fn benches(c: &mut Criterion) {
         .expect("parses")
         .expect("complete");
     for routes in [5, 50] {
-        let classifier = Classifier::compile(&config(routes)).expect("compiles");
+        let classifier = Classifier::compile(&config(routes));
         let view = RequestView {
             method: head.method.as_bytes(),
             host: head.host,
             path: head.path,
             query: head.query,
             headers: head.headers,
+            has_range: head.has_range,
         };
         c.bench_function(&format!("classify_{routes}_routes"), |b| {
             b.iter(|| black_box(classifier.classify(black_box(&view))))

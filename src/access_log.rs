@@ -7,12 +7,13 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::config::AccessLog;
 use crate::json::string;
+use crate::log::rfc3339;
 
 /// Records waiting for the writer, at most.
 const QUEUE: usize = 65_536;
@@ -99,8 +100,8 @@ fn write_loop(rx: Receiver<Record>, out: Box<dyn Write + Send>, dropped: Arc<Ato
         }
         let d = dropped.load(Ordering::Relaxed);
         if d != reported {
-            eprintln!(
-                "sluice: access log: {} records dropped (writer too slow)",
+            crate::log_warn!(
+                "access log: {} records dropped (writer too slow)",
                 d - reported
             );
             reported = d;
@@ -131,41 +132,14 @@ pub fn line(r: &Record) -> String {
     )
 }
 
-/// UTC RFC 3339 with milliseconds (civil-from-days, H. Hinnant's algorithm).
-pub fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     #[test]
     fn time_and_line() {
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_millis(1_764_000_000_123)),
-            "2025-11-24T16:00:00.123Z"
-        );
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         let r = Record {
             time: UNIX_EPOCH,
             client: "127.0.0.1".parse().unwrap(),

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::config::{Balance, Pool};
-use crate::control::ServerStats;
 use crate::hashring::{Ring, load_bound};
+use crate::stats::ServerStats;
 
 /// The outcome of a pick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,7 +325,7 @@ mod tests {
             let i = b.pick(&stats, &tried, 0, u32::MAX).server().unwrap();
             assert_eq!(i, 2);
         }
-        stats[2].set_admin(crate::control::AdminState::Draining);
+        stats[2].set_admin(crate::stats::AdminState::Draining);
         assert_eq!(b.pick(&stats, &tried, 0, u32::MAX), Pick::NoneUp);
     }
 

@@ -339,7 +339,7 @@ pub fn path(data: &[u8]) {
 /// The router on arbitrary requests: classification never panics.
 pub fn router(data: &[u8]) {
     thread_local! {
-        static CLASSIFIER: Option<Classifier> = Config::from_toml_str(ROUTER_CONFIG).ok().and_then(|c| Classifier::compile(&c).ok());
+        static CLASSIFIER: Option<Classifier> = Config::from_toml_str(ROUTER_CONFIG).ok().map(|c| Classifier::compile(&c));
     }
     let mut headers = header_slots::<MAX_HEADERS>();
     let Ok(Some(head)) = parse_request(data, &mut headers, &LIMITS) else {
@@ -355,6 +355,7 @@ pub fn router(data: &[u8]) {
         path: &path,
         query: head.query,
         headers: head.headers,
+        has_range: head.has_range,
     };
     CLASSIFIER.with(|c| {
         if let Some(c) = c {

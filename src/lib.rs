@@ -6,10 +6,12 @@
 //! - `http`: request/response heads, framing, chunked decoding, head rewriting, canned answers (no I/O).
 //! - `metrics`: per-worker counters and latency histograms, merged on read.
 //! - `hashring`: consistent-hash ring with bounded loads (deterministic from the config).
+//! - `stats`: per-server live state and counters as atomics, shared by workers, health and admin.
 //! - `router`: routes compiled into a per-worker classifier (match kinds, media presets).
 //! - `balance`: per-worker choice of a server inside a pool.
 //! - `control`: shared snapshots, per-server atomics, crossbeam fan-out to workers and their inboxes.
 //! - `health`: active checks on their own thread; rise/fall hysteresis.
+//! - `log`: diagnostics at `log.level` (`log_warn!` etc.), written by its own thread; no caller blocks on stderr.
 //! - `access_log`: JSON access log written by its own thread; workers never block on it.
 //! - `upstream`: timed connects, per-worker keep-alive pools, splice.
 //! - `proxy`: the per-connection state machine (read, plan, exchange, relay).
@@ -32,11 +34,13 @@ pub mod hashring;
 pub mod health;
 pub mod http;
 pub mod json;
+pub mod log;
 pub mod metrics;
 pub mod os;
 pub mod plane;
 pub mod proxy;
 pub mod router;
 pub mod server;
+pub mod stats;
 pub mod upstream;
 pub mod worker;

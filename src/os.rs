@@ -26,7 +26,8 @@ const ALLOCATOR_ENV: [(&str, &str); 3] = [
 /// them later (mi_option_set) leaves the first arenas eagerly committed. So when they
 /// are not in the environment yet, re-execute this same program (same PID, same
 /// arguments) with them added. An operator's own values are kept. Call first thing
-/// in `main`; returns only when no re-exec happened or it failed.
+/// in `main`; returns only when no re-exec happened or it failed. (That runs before
+/// `log::init`, so its one message goes straight to stderr.)
 pub fn configure_allocator() {
     use std::os::unix::process::CommandExt;
     if ALLOCATOR_ENV
@@ -46,7 +47,7 @@ pub fn configure_allocator() {
         }
     }
     let err = cmd.exec();
-    eprintln!("sluice: note: could not re-execute with allocator settings ({err}); continuing");
+    crate::log_warn!("could not re-execute with allocator settings ({err}); continuing");
 }
 
 /// Raise the soft open-files limit to the hard limit (each client and upstream

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, ConfigError, ConfigErrors};
 use crate::health::HealthChecker;
 use crate::metrics::WorkerMetrics;
-use crate::router::Classifier;
 
 use crate::control::{AdminState, Command, Fanout, Snapshot};
 
@@ -21,7 +20,7 @@ pub mod persist;
 
 /// Parse and validate config text received by the admin API or read on SIGHUP:
 /// an empty text (nothing but blanks and comments) is refused rather than taken as
-/// "all defaults", and the routes must compile, so every worker can build the
+/// "all defaults". Validation builds the routes, so every worker can build the
 /// generation that is answered 200.
 pub fn parse_config(text: &str) -> Result<Config, ConfigErrors> {
     let blank = text
@@ -33,14 +32,7 @@ pub fn parse_config(text: &str) -> Result<Config, ConfigErrors> {
             message: "empty config: the text holds no settings (refused rather than replacing every pool and route with defaults)".into(),
         }]));
     }
-    let config = Config::from_toml_str(text)?;
-    if let Err(e) = Classifier::compile(&config) {
-        return Err(ConfigErrors(vec![ConfigError {
-            path: String::new(),
-            message: e.to_string(),
-        }]));
-    }
-    Ok(config)
+    Config::from_toml_str(text)
 }
 
 /// Shared by the admin API, SIGHUP handling and shutdown.
@@ -135,7 +127,7 @@ impl ControlPlane {
         if config.server.listen != current.config.server.listen
             || config.admin.listen != current.config.admin.listen
         {
-            eprintln!("sluice: note: listen addresses change only on restart");
+            crate::log_warn!("listen addresses change only on restart");
         }
         if persist {
             persist::persist(&self.config_path, text).map_err(|e| {
@@ -145,6 +137,7 @@ impl ControlPlane {
                 }])
             })?;
         }
+        let level = config.log.level;
         let next = Arc::new(Snapshot::new(
             current.generation + 1,
             Arc::new(config),
@@ -157,6 +150,7 @@ impl ControlPlane {
             Ok(mut g) => *g = next,
             Err(p) => *p.into_inner() = next,
         }
+        crate::log::set_level(level);
         Ok(generation)
     }
 
@@ -195,7 +189,7 @@ impl ControlPlane {
     }
 
     /// The config generation each worker runs now (a worker behind the running
-    /// generation is still building it, or retrying a failed build).
+    /// generation has not reached its next tick yet; building one cannot fail).
     pub fn worker_generations(&self) -> Vec<u64> {
         self.fanout.running()
     }

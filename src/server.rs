@@ -43,12 +43,15 @@ impl Server {
     /// once every socket is bound.
     pub fn start(path: &Path) -> Result<Server, String> {
         let config = Config::load(path).map_err(|e| e.to_string())?;
+        // From here on diagnostics go through the log thread (before, `log` writes
+        // them straight to stderr); `main` flushes it before printing a fatal error.
+        crate::log::init(config.log.level).map_err(|e| format!("cannot start log: {e}"))?;
         for w in config.warnings() {
-            eprintln!("sluice: warning: {w}");
+            crate::log_warn!("{w}");
         }
         if !monoio::utils::detect_uring() {
-            eprintln!(
-                "sluice: warning: io_uring is unavailable on this kernel; falling back to the epoll driver"
+            crate::log_warn!(
+                "io_uring is unavailable on this kernel; falling back to the epoll driver"
             );
         }
         crate::os::raise_fd_limit();
@@ -109,11 +112,9 @@ impl Server {
         for signal in self.signals.forever() {
             if signal == SIGHUP {
                 match self.plane.reload_file() {
-                    Ok(generation) => {
-                        eprintln!("sluice: config reloaded (generation {generation})")
-                    }
+                    Ok(generation) => crate::log_info!("config reloaded (generation {generation})"),
                     Err(e) => {
-                        eprintln!("sluice: config reload refused, keeping the running config:\n{e}")
+                        crate::log_error!("config reload refused, keeping the running config:\n{e}")
                     }
                 }
                 continue;
@@ -141,5 +142,6 @@ impl Server {
                 let _ = handle.join();
             }
         }
+        crate::log::flush();
     }
 }

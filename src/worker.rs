@@ -120,13 +120,7 @@ pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
 }
 
 async fn run(spec: WorkerSpec) {
-    let view = match WorkerView::build(Arc::clone(&spec.snapshot), spec.id) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("sluice: worker {}: {e}", spec.id);
-            return;
-        }
-    };
+    let view = WorkerView::build(Arc::clone(&spec.snapshot), spec.id);
     let ctx = Rc::new(Ctx::new(spec.id, view, spec.commands));
     let max_connections = spec.snapshot.config.server.max_connections;
     let canceller = Canceller::new();

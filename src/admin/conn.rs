@@ -71,7 +71,7 @@ pub async fn serve(
             }
             Err(e) => {
                 // EMFILE and friends: log, back off, keep serving.
-                eprintln!("sluice: admin: accept: {e}");
+                crate::log_warn!("admin: accept: {e}");
                 sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }

@@ -43,11 +43,11 @@ impl Admin {
                     match std::panic::catch_unwind(run) {
                         Ok(Ok(())) => return,
                         Ok(Err(e)) => {
-                            eprintln!("sluice: admin: cannot run: {e}");
+                            crate::log_error!("admin: cannot run: {e}");
                             return;
                         }
                         Err(_) => {
-                            eprintln!("sluice: admin: event loop panicked; restarting it");
+                            crate::log_error!("admin: event loop panicked; restarting it");
                             pause_before_restart();
                         }
                     }

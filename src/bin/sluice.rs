@@ -51,6 +51,7 @@ fn main() -> ExitCode {
     let server = match Server::start(&path) {
         Ok(s) => s,
         Err(e) => {
+            sluice::log::flush();
             eprintln!("sluice: {e}");
             return ExitCode::FAILURE;
         }

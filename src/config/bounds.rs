@@ -63,3 +63,13 @@ pub const MAX_RISE_FALL: i64 = 100;
 
 /// Most failures in a row `pool.passive.consecutive_failures` may require.
 pub const MAX_CONSECUTIVE_FAILURES: i64 = 1000;
+
+/// Most `[[pool]]` entries. Far beyond a real farm (tens of pools), and it keeps two
+/// things cheap: validation looks names up linearly (pool names, fallbacks, each
+/// route's pool), and the classifier names a pool by a `u16`, so compiling routes
+/// cannot fail.
+pub const MAX_POOLS: usize = 4096;
+
+/// Most `[[route]]` entries. A request tries routes in file order, so a real config
+/// has tens; the bound also keeps a route index in a `u16` (`Classified::route`).
+pub const MAX_ROUTES: usize = 4096;

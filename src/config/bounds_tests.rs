@@ -337,3 +337,29 @@ fn weights_are_bounded_and_hash_rings_stay_small() {
     let points = MAX_RING_WEIGHT as u64 * u64::from(crate::hashring::POINTS_PER_WEIGHT);
     assert!(points * 16 <= 32 << 20, "{points} points");
 }
+
+#[test]
+fn pool_and_route_counts_fit_the_classifier() {
+    let pools = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("[[pool]]\nname = \"p{i}\"\nservers = [\"127.0.0.1:1\"]\n"))
+            .collect()
+    };
+    let routes = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("[[route]]\nname = \"r{i}\"\npool = \"p0\"\n"))
+            .collect()
+    };
+    let at_most = pools(MAX_POOLS) + &routes(MAX_ROUTES);
+    let c = Config::from_toml_str(&at_most).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((c.pools.len(), c.routes.len()), (MAX_POOLS, MAX_ROUTES));
+    assert!(MAX_POOLS <= usize::from(u16::MAX) && MAX_ROUTES <= usize::from(u16::MAX));
+    rejects(
+        &pools(MAX_POOLS + 1),
+        "pool: 4097 pools, above the most (4096)",
+    );
+    rejects(
+        &(pools(1) + &routes(MAX_ROUTES + 1)),
+        "route: 4097 routes, above the most (4096)",
+    );
+}

@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
+use super::errors::{ConfigError, ConfigErrors};
+use super::schema::RawConfig;
+use super::types::Config;
 use super::validate::validate;
-use super::{Config, ConfigError, ConfigErrors, RawConfig};
 
 impl Config {
     /// Parse and validate TOML text; all errors at once.
@@ -28,12 +30,8 @@ impl Config {
 
     /// Read a file and parse it.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError {
-                path: String::new(),
-                message: format!("cannot read {}: {e}", path.display()),
-            }])
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::whole(format!("cannot read {}: {e}", path.display())))?;
         Self::from_toml_str(&text)
     }
 

@@ -1,11 +1,18 @@
 //! Configuration: `config.toml` (SPEC §3) parsed into `schema` types, then checked
 //! once by `validate` into typed `Config` values. Every error names its key path, and
-//! all errors are reported together.
+//! all errors are reported together. Routes come out built (`matcher`): presets as
+//! an enum, host patterns, compiled regexes, so `router` compiles them infallibly.
+//!
+//! Files import downwards only: `units`, `bounds`, `schema`, `matcher` → `types`,
+//! `errors` → `validate_admin`, `validate_pool`, `validate_routes` → `validate` →
+//! `load`. This file only declares and re-exports.
 
 mod bounds;
 #[cfg(test)]
 mod bounds_tests;
+mod errors;
 mod load;
+mod matcher;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -17,46 +24,8 @@ mod validate_pool;
 mod validate_routes;
 
 pub use bounds::*;
+pub use errors::{ConfigError, ConfigErrors};
+pub use matcher::{FieldMatch, HostPattern, Match, Preset, ValueTest};
 pub use schema::*;
 pub use types::*;
 pub use units::{MAX_DURATION, parse_duration, parse_size};
-
-use std::fmt;
-
-/// One configuration problem, located by its key path, e.g.
-/// `route[2] ("vod").pool: no pool named "vodd"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// 0-based key path with the entry's name where it has one.
-    pub path: String,
-    /// What is wrong, with the offending value.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
-
-/// Every problem found in one configuration, in file order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigErrors {}

@@ -128,9 +128,8 @@ fn shipped_config_is_valid() {
     Config::from_toml_str(&with_token).unwrap();
 }
 
-#[test]
-fn every_error_names_its_key_path_and_all_are_reported() {
-    let text = r#"
+/// One of almost every mistake, all in one file.
+const EVERY_MISTAKE: &str = r#"
 [server]
 listen = ["nowhere"]
 workers = -1
@@ -168,7 +167,10 @@ header = [{ name = "x", value = "1", regex = "2" }, { name = "", present = true 
 [default]
 pool = "missing"
 "#;
-    let errs = errors(text);
+
+#[test]
+fn every_error_names_its_key_path_and_all_are_reported() {
+    let errs = errors(EVERY_MISTAKE);
     for want in [
         "server.listen[0]: \"nowhere\" is not a socket address",
         "server.workers: -1 is out of range",

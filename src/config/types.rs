@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::schema::{RawConfig, RawMatch};
+use super::matcher::Match;
+use super::schema::RawConfig;
 
 /// A whole validated configuration.
 #[derive(Debug, Clone)]
@@ -18,7 +19,8 @@ pub struct Config {
     pub log: Log,
     pub pools: Vec<Pool>,
     pub routes: Vec<Route>,
-    /// Index into `pools` for requests no route matched; `None` answers 404.
+    /// Index into `pools` for requests no route matched; `None` answers 404. Fits a
+    /// `u16`, as `Route::pool` does.
     pub default_pool: Option<usize>,
     /// The file as parsed, kept to serve it back as TOML and to persist it.
     pub raw: RawConfig,
@@ -221,12 +223,12 @@ pub struct Passive {
     pub count_5xx: bool,
 }
 
-/// `[[route]]`; the matcher is checked (regexes compile, preset known) but compiled
-/// into a classifier by `router`.
+/// `[[route]]`, with its match built: `router` turns it into classifier conditions
+/// without any check left that could fail.
 #[derive(Debug, Clone)]
 pub struct Route {
     pub name: String,
-    /// Index into `Config::pools`.
+    /// Index into `Config::pools` (fewer than `MAX_POOLS`, so it fits a `u16`).
     pub pool: usize,
-    pub matcher: RawMatch,
+    pub matcher: Match,
 }

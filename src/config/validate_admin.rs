@@ -3,8 +3,9 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::validate::Errors;
-use super::*;
+use super::errors::Errors;
+use super::schema::RawAdmin;
+use super::types::{Admin, Config};
 
 /// Longest DNS name (RFC 1035 §2.3.4).
 const MAX_HOST_NAME: usize = 253;

@@ -73,9 +73,11 @@ impl Inbox {
     pub fn failed(&self, snapshot: Arc<Snapshot>, why: &str) {
         if self.warned.get() != snapshot.generation {
             self.warned.set(snapshot.generation);
-            eprintln!(
-                "sluice: worker {}: config generation {} not applied yet (retrying every {:?}): {why}",
-                self.worker, snapshot.generation, RETRY_AFTER
+            crate::log_error!(
+                "worker {}: config generation {} not applied yet (retrying every {:?}): {why}",
+                self.worker,
+                snapshot.generation,
+                RETRY_AFTER
             );
         }
         let mut pending = self.pending.borrow_mut();

@@ -1,8 +1,9 @@
 //! Shared control state and the channels that carry it to workers.
 //!
 //! A `Snapshot` is an immutable view of one config generation, replaced whole (STYLE
-//! habit 9). Per-server live figures (`ServerStats`) are atomics shared by every
-//! worker and the control plane; they survive reloads for servers that stay. Workers
+//! habit 9). Per-server live figures (`crate::stats::ServerStats`, re-exported here)
+//! are atomics shared by every worker and the control plane; they survive reloads
+//! for servers that stay. Workers
 //! receive `Command`s on an unbounded crossbeam channel (`Inbox`) and poll it with
 //! `try_recv` between requests, so the request path never blocks on the control
 //! plane and no config generation or shutdown is ever dropped.
@@ -19,10 +20,11 @@ use crate::config::Config;
 
 pub mod inbox;
 pub mod queue;
-pub mod stats;
+/// `ServerStats` lives below `balance` (STYLE §2 line 1), which reads it; these
+/// re-exports keep the `control::` paths working.
+pub use crate::stats::{self, AdminState, ServerState, ServerStats};
 pub use inbox::Inbox;
 pub use queue::SlotQueue;
-pub use stats::{AdminState, ServerState, ServerStats};
 
 /// One config generation with the live stats of each pool's servers.
 #[derive(Debug)]

@@ -31,10 +31,11 @@ pub struct WorkerView {
 }
 
 impl WorkerView {
-    /// Compile `snapshot` for worker `worker_id`.
-    pub fn build(snapshot: Arc<Snapshot>, worker_id: usize) -> Result<Self, String> {
+    /// Compile `snapshot` for worker `worker_id` (cannot fail: the config was
+    /// validated and its routes built).
+    pub fn build(snapshot: Arc<Snapshot>, worker_id: usize) -> Self {
         let config = &snapshot.config;
-        let classifier = Classifier::compile(config).map_err(|e| e.to_string())?;
+        let classifier = Classifier::compile(config);
         let balancers = config
             .pools
             .iter()
@@ -52,12 +53,12 @@ impl WorkerView {
             max_headers: l.max_headers,
             max_body: l.max_body,
         };
-        Ok(WorkerView {
+        WorkerView {
             snapshot,
             classifier,
             balancers: RefCell::new(balancers),
             limits,
-        })
+        }
     }
 }
 
@@ -127,22 +128,17 @@ impl Ctx {
     }
 
     /// Apply pending control commands without blocking (`try_recv` only). Queued
-    /// generations are coalesced into the newest; one that fails to build is kept
-    /// by the inbox and retried, never silently skipped.
+    /// generations are coalesced into the newest.
     pub fn poll_commands(&self) {
         for cmd in self.commands.drain() {
             match cmd {
                 Command::Apply(snapshot) => {
-                    match WorkerView::build(Arc::clone(&snapshot), self.worker_id) {
-                        Ok(view) => {
-                            let generation = view.snapshot.generation;
-                            *self.metrics.borrow_mut() =
-                                WorkerMetrics::new(&view.snapshot.config, generation);
-                            *self.view.borrow_mut() = Rc::new(view);
-                            self.commands.applied(generation);
-                        }
-                        Err(e) => self.commands.failed(snapshot, &e),
-                    }
+                    let view = WorkerView::build(snapshot, self.worker_id);
+                    let generation = view.snapshot.generation;
+                    *self.metrics.borrow_mut() =
+                        WorkerMetrics::new(&view.snapshot.config, generation);
+                    *self.view.borrow_mut() = Rc::new(view);
+                    self.commands.applied(generation);
                 }
                 Command::CloseIdle(addr) => self.idle.borrow_mut().close_server(addr),
                 Command::Shutdown => self.shutting_down.set(true),

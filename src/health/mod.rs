@@ -45,7 +45,7 @@ impl HealthChecker {
                     .build();
                 match rt {
                     Ok(mut rt) => rt.block_on(run(rx, fanout)),
-                    Err(e) => eprintln!("sluice: health checker cannot start: {e}"),
+                    Err(e) => crate::log_error!("health checker cannot start: {e}"),
                 }
             })?;
         Ok(HealthChecker { snapshots: tx })
@@ -116,12 +116,10 @@ async fn check_loop(
         server.last_check_ok.store(passed, Ordering::Relaxed);
         if let Some(up) = verdict.observe(passed) {
             server.set_healthy(up);
-            eprintln!(
-                "sluice: health: {} is {}",
-                server.addr,
-                if up { "up" } else { "down" }
-            );
-            if !up {
+            if up {
+                crate::log_info!("health: {} is up", server.addr);
+            } else {
+                crate::log_warn!("health: {} is down", server.addr);
                 fanout.broadcast(&Command::CloseIdle(server.addr));
             }
         }

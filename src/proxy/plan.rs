@@ -98,6 +98,7 @@ pub fn prepare(
         path,
         query: head.query,
         headers: head.headers,
+        has_range: head.has_range,
     };
     let Some(class) = view.classifier.classify(&request) else {
         // Nothing of the request is left unread when it has no body: go on.

@@ -2,30 +2,19 @@
 
 use regex::bytes::Regex;
 
+use crate::config::{Preset, ValueTest};
 use crate::http::fields::{cookie_value, query_value};
 use crate::http::headers::eq_ignore_case;
 
-use super::RequestView;
-use super::presets::Preset;
+use super::view::RequestView;
 
-/// How a header, cookie or query value is tested.
-#[derive(Debug, Clone)]
-pub enum ValueTest {
-    /// Equal bytes.
-    Exact(Box<[u8]>),
-    /// Regex search.
-    Regex(Regex),
-    /// Merely present.
-    Present,
-}
-
-impl ValueTest {
-    fn test(&self, v: &[u8]) -> bool {
-        match self {
-            ValueTest::Exact(want) => **want == *v,
-            ValueTest::Regex(re) => re.is_match(v),
-            ValueTest::Present => true,
-        }
+/// Whether `v` passes `test`.
+// HOT PATH: no alloc, no lock, no blocking call.
+fn passes(test: &ValueTest, v: &[u8]) -> bool {
+    match test {
+        ValueTest::Exact(want) => want.as_bytes() == v,
+        ValueTest::Regex(re) => re.is_match(v),
+        ValueTest::Present => true,
     }
 }
 
@@ -62,8 +51,6 @@ pub enum Condition {
 pub struct Facts<'a> {
     /// Lower-cased extension of the last segment.
     pub ext: &'a [u8],
-    /// A `Range` header is present.
-    pub has_range: bool,
 }
 
 impl Condition {
@@ -93,16 +80,16 @@ impl Condition {
             Condition::PathPrefix(p) => r.path.starts_with(p),
             Condition::PathExact(p) => **p == *r.path,
             Condition::PathSuffix(list) => list.iter().any(|s| r.path.ends_with(s)),
-            Condition::Preset(p) => p.matches(facts.ext, facts.has_range),
+            Condition::Preset(p) => p.matches(facts.ext, r.has_range),
             Condition::Header(name, test) => r
                 .headers
                 .iter()
-                .any(|h| eq_ignore_case(h.name.as_bytes(), name) && test.test(h.value)),
+                .any(|h| eq_ignore_case(h.name.as_bytes(), name) && passes(test, h.value)),
             Condition::Cookie(name, test) => {
-                cookie_value(r.headers, name).is_some_and(|v| test.test(v))
+                cookie_value(r.headers, name).is_some_and(|v| passes(test, v))
             }
             Condition::Query(name, test) => {
-                query_value(r.query, name).is_some_and(|v| test.test(v))
+                query_value(r.query, name).is_some_and(|v| passes(test, v))
             }
             Condition::PathRegex(re) => re.is_match(r.path),
             Condition::UserAgent(re) => r

@@ -1,37 +1,25 @@
-//! The classifier: routes compiled once per config generation (per worker) into
-//! condition lists tried in file order; the first route whose conditions all hold
-//! names the pool, else the `[default]` pool, else none (404).
+//! The classifier: the routes `config` validated and built, compiled once per config
+//! generation (per worker, infallibly) into condition lists tried in file order; the
+//! first route whose conditions all hold names the pool, else the `[default]` pool,
+//! else none (404). Regexes are the ones validation compiled (clones share them).
 //!
 //! Classification allocates nothing: conditions compare borrowed request bytes, the
 //! path extension is lower-cased into a stack buffer, and cookie/query values are
 //! found by scanning in place.
+//!
+//! No import cycle: `view` and `presets` import no sibling, `condition` imports
+//! `view`, and this file imports them all.
 
 mod condition;
 mod presets;
+mod view;
 
-pub use condition::{Condition, ValueTest};
-pub use presets::Preset;
+pub use crate::config::{Preset, ValueTest};
+pub use condition::Condition;
+pub use view::RequestView;
 
-use std::fmt;
-
-use regex::bytes::Regex;
-
-use crate::config::{Config, RawKv, RawMatch};
+use crate::config::{Config, FieldMatch, HostPattern, Match};
 use condition::Facts;
-
-/// What the classifier looks at; all borrowed from the parsed request.
-pub struct RequestView<'a> {
-    /// Method token.
-    pub method: &'a [u8],
-    /// Host without port, as sent; may be empty.
-    pub host: &'a [u8],
-    /// The normalised path, no query.
-    pub path: &'a [u8],
-    /// Raw query string without `?`.
-    pub query: &'a [u8],
-    /// Header fields.
-    pub headers: &'a [httparse::Header<'a>],
-}
 
 /// Where a request goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,23 +29,6 @@ pub struct Classified {
     /// Index into `config.pools`.
     pub pool: u16,
 }
-
-/// A route that failed to compile (should not happen after validation).
-#[derive(Debug, Clone)]
-pub struct RouterError {
-    /// Key path, e.g. `route[3] ("x").match.path_regex`.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for RouterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
-
-impl std::error::Error for RouterError {}
 
 #[derive(Debug, Clone)]
 struct CompiledRoute {
@@ -102,38 +73,36 @@ fn quick_reject(conditions: &[Condition]) -> (u64, u64) {
 pub struct Classifier {
     routes: Box<[CompiledRoute]>,
     default_pool: Option<u16>,
-    needs_range: bool,
+}
+
+/// A pool or route index as the classifier stores it. Validation bounds both
+/// counts (`config::MAX_POOLS`, `config::MAX_ROUTES`) to fit.
+fn index(i: usize) -> u16 {
+    debug_assert!(i <= usize::from(u16::MAX), "index {i} passed validation");
+    i as u16
 }
 
 impl Classifier {
-    /// Compile the routes of `config`.
-    pub fn compile(config: &Config) -> Result<Classifier, RouterError> {
-        let mut routes = Vec::with_capacity(config.routes.len());
-        for (i, r) in config.routes.iter().enumerate() {
-            let at = format!("route[{i}] ({:?}).match", r.name);
-            let mut conditions = compile_match(&r.matcher, &at)?;
-            conditions.sort_by_key(Condition::cost);
-            let pool = u16::try_from(r.pool).map_err(|_| RouterError {
-                path: at.clone(),
-                message: "too many pools".into(),
-            })?;
-            let quick = quick_reject(&conditions);
-            routes.push(CompiledRoute {
-                pool,
-                quick,
-                conditions: conditions.into_boxed_slice(),
-            });
+    /// Compile the routes of `config`. Cannot fail: validation built every matcher
+    /// (regexes compiled, presets and hosts parsed) and bounded every index.
+    pub fn compile(config: &Config) -> Classifier {
+        let routes = config
+            .routes
+            .iter()
+            .map(|r| {
+                let mut conditions = conditions(&r.matcher);
+                conditions.sort_by_key(Condition::cost);
+                CompiledRoute {
+                    pool: index(r.pool),
+                    quick: quick_reject(&conditions),
+                    conditions: conditions.into_boxed_slice(),
+                }
+            })
+            .collect();
+        Classifier {
+            routes,
+            default_pool: config.default_pool.map(index),
         }
-        let needs_range = routes.iter().any(|r| {
-            r.conditions
-                .iter()
-                .any(|c| matches!(c, Condition::Preset(Preset::RangeDownload)))
-        });
-        Ok(Classifier {
-            routes: routes.into_boxed_slice(),
-            default_pool: config.default_pool.and_then(|p| u16::try_from(p).ok()),
-            needs_range,
-        })
     }
 
     /// First matching route, else the default pool; `None` → answer 404.
@@ -142,11 +111,6 @@ impl Classifier {
         let mut ext_buf = [0u8; 8];
         let facts = Facts {
             ext: presets::extension(req.path, &mut ext_buf),
-            has_range: self.needs_range
-                && req
-                    .headers
-                    .iter()
-                    .any(|h| h.name.eq_ignore_ascii_case("range")),
         };
         let word = head_word(req.path);
         for (i, route) in self.routes.iter().enumerate() {
@@ -155,7 +119,7 @@ impl Classifier {
             }
             if route.conditions.iter().all(|c| c.holds(req, &facts)) {
                 return Some(Classified {
-                    route: Some(i as u16),
+                    route: Some(index(i)),
                     pool: route.pool,
                 });
             }
@@ -174,78 +138,45 @@ fn bytes(s: &str) -> Box<[u8]> {
     s.as_bytes().into()
 }
 
-fn regex(at: &str, key: &str, pattern: &str) -> Result<Regex, RouterError> {
-    Regex::new(pattern).map_err(|e| RouterError {
-        path: format!("{at}.{key}"),
-        message: e.to_string(),
-    })
-}
-
-fn compile_match(m: &RawMatch, at: &str) -> Result<Vec<Condition>, RouterError> {
+/// The conditions of one validated match, unordered. The match is destructured
+/// whole, so a new kind of condition cannot be left out silently.
+fn conditions(m: &Match) -> Vec<Condition> {
+    let Match {
+        preset,
+        host,
+        path_prefix,
+        path_exact,
+        path_suffix,
+        path_regex,
+        methods,
+        headers,
+        cookies,
+        queries,
+        user_agent,
+    } = m;
+    let list = |v: &[String]| v.iter().map(|x| bytes(x)).collect();
+    let field = |f: &FieldMatch| (bytes(&f.name), f.test.clone());
     let mut out = Vec::new();
-    if let Some(p) = &m.preset {
-        let preset = Preset::from_name(p).ok_or_else(|| RouterError {
-            path: format!("{at}.preset"),
-            message: format!("unknown preset {p:?}"),
-        })?;
-        out.push(Condition::Preset(preset));
+    out.extend(preset.map(Condition::Preset));
+    out.extend(host.as_ref().map(|h| match h {
+        HostPattern::Exact(h) => Condition::HostExact(bytes(h)),
+        HostPattern::Wildcard(suffix) => Condition::HostWildcard(bytes(suffix)),
+    }));
+    out.extend(path_prefix.as_deref().map(bytes).map(Condition::PathPrefix));
+    out.extend(path_exact.as_deref().map(bytes).map(Condition::PathExact));
+    if !path_suffix.is_empty() {
+        out.push(Condition::PathSuffix(list(path_suffix)));
     }
-    if let Some(h) = &m.host {
-        let lower = h.to_ascii_lowercase();
-        out.push(match lower.strip_prefix('*') {
-            Some(suffix) => Condition::HostWildcard(bytes(suffix)),
-            None => Condition::HostExact(bytes(&lower)),
-        });
+    out.extend(path_regex.clone().map(Condition::PathRegex));
+    if !methods.is_empty() {
+        out.push(Condition::Methods(list(methods)));
     }
-    if let Some(p) = &m.path_prefix {
-        out.push(Condition::PathPrefix(bytes(p)));
-    }
-    if let Some(p) = &m.path_exact {
-        out.push(Condition::PathExact(bytes(p)));
-    }
-    if let Some(s) = &m.path_suffix {
-        out.push(Condition::PathSuffix(
-            s.as_slice().iter().map(|x| bytes(x)).collect(),
-        ));
-    }
-    if let Some(r) = &m.path_regex {
-        out.push(Condition::PathRegex(regex(at, "path_regex", r)?));
-    }
-    if let Some(ms) = &m.methods {
-        out.push(Condition::Methods(ms.iter().map(|x| bytes(x)).collect()));
-    }
-    for (key, kvs) in [
-        ("header", &m.header),
-        ("cookie", &m.cookie),
-        ("query", &m.query),
-    ] {
-        let Some(kvs) = kvs else { continue };
-        for kv in kvs.as_slice() {
-            let test = value_test(at, key, kv)?;
-            let name = if key == "header" {
-                bytes(&kv.name.to_ascii_lowercase())
-            } else {
-                bytes(&kv.name)
-            };
-            out.push(match key {
-                "header" => Condition::Header(name, test),
-                "cookie" => Condition::Cookie(name, test),
-                _ => Condition::Query(name, test),
-            });
-        }
-    }
-    if let Some(ua) = &m.user_agent {
-        out.push(Condition::UserAgent(regex(at, "user_agent", ua)?));
-    }
-    Ok(out)
-}
-
-fn value_test(at: &str, key: &str, kv: &RawKv) -> Result<ValueTest, RouterError> {
-    Ok(match (&kv.value, &kv.regex) {
-        (Some(v), _) => ValueTest::Exact(bytes(v)),
-        (None, Some(r)) => ValueTest::Regex(regex(at, &format!("{key}.regex"), r)?),
-        (None, None) => ValueTest::Present,
-    })
+    let (h, c, q) = (headers.iter(), cookies.iter(), queries.iter());
+    out.extend(h.map(field).map(|(n, t)| Condition::Header(n, t)));
+    out.extend(c.map(field).map(|(n, t)| Condition::Cookie(n, t)));
+    out.extend(q.map(field).map(|(n, t)| Condition::Query(n, t)));
+    out.extend(user_agent.clone().map(Condition::UserAgent));
+    out
 }
 
 #[cfg(test)]

@@ -1,31 +1,14 @@
 //! Built-in media classes (SPEC §3): path extensions compared case-insensitively with
-//! the query ignored (the router sees the path without it).
+//! the query ignored (the router sees the path without it). The enum is
+//! `config::Preset` (validation parses the name); what each class matches is here:
+//! - `hls`: `.m3u8 .ts .aac .m4s .vtt`
+//! - `dash`: `.mpd .m4s .m4v .m4a`
+//! - `media_segment`: `.ts .aac .m4s .m4v .m4a` (segments, no playlists)
+//! - `range_download`: a `Range` header, or `.mp4 .mkv .mov .webm`
 
-/// A media preset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Preset {
-    /// `.m3u8 .ts .aac .m4s .vtt`
-    Hls,
-    /// `.mpd .m4s .m4v .m4a`
-    Dash,
-    /// `.ts .aac .m4s .m4v .m4a` (segments, no playlists)
-    MediaSegment,
-    /// a `Range` header, or `.mp4 .mkv .mov .webm`
-    RangeDownload,
-}
+use crate::config::Preset;
 
 impl Preset {
-    /// Parse a preset name from the config.
-    pub fn from_name(name: &str) -> Option<Preset> {
-        match name {
-            "hls" => Some(Preset::Hls),
-            "dash" => Some(Preset::Dash),
-            "media_segment" => Some(Preset::MediaSegment),
-            "range_download" => Some(Preset::RangeDownload),
-            _ => None,
-        }
-    }
-
     /// Whether a request with this lower-cased extension (without the dot) and Range
     /// presence belongs to the class.
     // HOT PATH: no alloc, no lock, no blocking call.

@@ -11,7 +11,7 @@ fn classifier(routes: &str, default: bool) -> Classifier {
         text.push_str("[default]\npool = \"d\"\n");
     }
     let config = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}"));
-    Classifier::compile(&config).unwrap()
+    Classifier::compile(&config)
 }
 
 fn pool_of(
@@ -35,6 +35,7 @@ fn pool_of(
         path: path.as_bytes(),
         query: query.as_bytes(),
         headers: &hs,
+        has_range: headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("range")),
     };
     c.classify(&view).map(|x| x.pool)
 }
@@ -187,4 +188,37 @@ fn fifty_routes_last_one_and_default() {
     }
     assert_eq!(pool_of(&c, "GET", "h", "/svc17/x", "", &[]), Some(0));
     assert_eq!(pool_of(&c, "GET", "h", "/none", "", &[]), Some(2));
+}
+
+#[test]
+fn range_download_reads_has_range_from_the_view() {
+    let c = classifier(&route("range", "a", "preset = \"range_download\""), true);
+    let view = |has_range: bool| RequestView {
+        method: b"GET",
+        host: b"h",
+        path: b"/blob",
+        query: b"",
+        headers: &[],
+        has_range,
+    };
+    assert_eq!(c.classify(&view(true)).map(|x| x.pool), Some(0));
+    assert_eq!(
+        c.classify(&view(false)).map(|x| x.pool),
+        Some(2),
+        "no Range"
+    );
+}
+
+#[test]
+fn compiling_uses_the_regexes_validation_built() {
+    let text = "[[pool]]\nname = \"a\"\nservers = [\"127.0.0.1:1\"]\n".to_string()
+        + &route("r", "a", "path_regex = \"^/re/[0-9]+$\"");
+    let config = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let built = config.routes[0].matcher.path_regex.as_ref().expect("built");
+    assert_eq!(built.as_str(), "^/re/[0-9]+$");
+    // Every worker compiles the same config; none can fail or differ.
+    let (one, two) = (Classifier::compile(&config), Classifier::compile(&config));
+    assert_eq!(pool_of(&one, "GET", "h", "/re/7", "", &[]), Some(0));
+    assert_eq!(pool_of(&two, "GET", "h", "/re/7", "", &[]), Some(0));
+    assert_eq!(pool_of(&two, "GET", "h", "/re/x", "", &[]), None);
 }

@@ -1,6 +1,10 @@
 //! Live figures and state of one server, shared by every worker, the health checker
 //! and the admin API as relaxed atomics (no locks). The effective state combines the
 //! operator's word (drain/disable), the active health verdict and passive ejection.
+//!
+//! Pure data on STYLE §2's line 1 (it imports nothing from the crate): `balance`
+//! (line 2) reads it on every pick, `control` (line 3) holds it in snapshots and
+//! re-exports it as `control::{stats, ServerStats, ...}`.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
