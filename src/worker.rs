@@ -95,10 +95,7 @@ pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
             if let Some(core) = spec.core
                 && !core_affinity::set_for_current(core)
             {
-                eprintln!(
-                    "sluice: worker {}: could not pin to core {}",
-                    spec.id, core.id
-                );
+                crate::log_warn!("worker {}: could not pin to core {}", spec.id, core.id);
             }
             let runtime = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
                 .with_entries(RING_ENTRIES)
@@ -114,7 +111,7 @@ pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
                 });
             match runtime {
                 Ok(mut rt) => rt.block_on(run(spec)),
-                Err(e) => eprintln!("sluice: worker {}: cannot start runtime: {e}", spec.id),
+                Err(e) => crate::log_error!("worker {}: cannot start runtime: {e}", spec.id),
             }
         })
 }
@@ -132,7 +129,7 @@ async fn run(spec: WorkerSpec) {
                 let conns = Arc::clone(&spec.connections);
                 monoio::spawn(accept_loop(listener, ctx, handle, conns, max_connections));
             }
-            Err(e) => eprintln!("sluice: worker {}: listener: {e}", spec.id),
+            Err(e) => crate::log_error!("worker {}: listener: {e}", spec.id),
         }
     }
     let mut last_sweep = Instant::now();
@@ -167,8 +164,8 @@ async fn run(spec: WorkerSpec) {
         monoio::time::sleep(TICK).await;
         ctx.timers.tick();
     }
-    eprintln!(
-        "sluice: worker {} stopped; it accepted {} connections",
+    crate::log_info!(
+        "worker {} stopped; it accepted {} connections",
         ctx.worker_id,
         ctx.accepted.get()
     );
@@ -201,8 +198,8 @@ async fn accept_loop(
                 let id = ctx.worker_id;
                 monoio::spawn(CatchPanic::new(serve(stream, peer, ctx), move |outcome| {
                     if outcome.is_err() {
-                        eprintln!(
-                            "sluice: worker {id}: a connection from {peer} panicked; closed it, others unaffected"
+                        crate::log_error!(
+                            "worker {id}: a connection from {peer} panicked; closed it, others unaffected"
                         );
                     }
                     conns.fetch_sub(1, Ordering::Relaxed);
@@ -210,7 +207,7 @@ async fn accept_loop(
             }
             Err(_) if ctx.shutting_down.get() => return,
             Err(e) => {
-                eprintln!("sluice: worker {}: accept: {e}", ctx.worker_id);
+                crate::log_warn!("worker {}: accept: {e}", ctx.worker_id);
                 monoio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }

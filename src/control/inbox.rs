@@ -1,22 +1,18 @@
 //! A worker's end of its control channel. Config generations and shutdown are never
-//! dropped (the channel is unbounded; see `Fanout::broadcast`), several queued
-//! generations are coalesced into the newest one, and a generation the worker could
-//! not build is kept and retried, so a worker never stays on an old generation
-//! silently: the generation each worker runs is published for the control plane.
+//! dropped (the channel is unbounded; see `Fanout::broadcast`) and several queued
+//! generations are coalesced into the newest one. Building a generation cannot fail
+//! (validation compiled everything), so a worker always ends on the newest one; the
+//! generation each worker runs is published for the control plane.
 //!
 //! Worker-thread only, and never blocking: `try_recv` and `Cell`s.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
 use super::{Command, Snapshot};
-
-/// Wait this long before building a generation that failed once again.
-pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// One worker's control messages.
 #[derive(Debug)]
@@ -27,10 +23,6 @@ pub struct Inbox {
     worker: usize,
     /// The newest generation received and not built yet.
     pending: RefCell<Option<Arc<Snapshot>>>,
-    /// When a failed `pending` may be tried again.
-    retry_at: Cell<Option<Instant>>,
-    /// The last generation whose failure was logged (once per generation).
-    warned: Cell<u64>,
 }
 
 /// Commands ready now: every non-`Apply` message in arrival order, then at most one
@@ -47,8 +39,6 @@ impl Inbox {
             running,
             worker,
             pending: RefCell::new(None),
-            retry_at: Cell::new(None),
-            warned: Cell::new(0),
         }
     }
 
@@ -67,29 +57,6 @@ impl Inbox {
         }
     }
 
-    /// Building `snapshot` failed with `why`: keep it (unless a newer generation
-    /// arrived meanwhile) and try again after `RETRY_AFTER`. Logged once per
-    /// generation; the published running generation shows the lag.
-    pub fn failed(&self, snapshot: Arc<Snapshot>, why: &str) {
-        if self.warned.get() != snapshot.generation {
-            self.warned.set(snapshot.generation);
-            crate::log_error!(
-                "worker {}: config generation {} not applied yet (retrying every {:?}): {why}",
-                self.worker,
-                snapshot.generation,
-                RETRY_AFTER
-            );
-        }
-        let mut pending = self.pending.borrow_mut();
-        if pending
-            .as_ref()
-            .is_none_or(|p| p.generation <= snapshot.generation)
-        {
-            *pending = Some(snapshot);
-            self.retry_at.set(Some(Instant::now() + RETRY_AFTER));
-        }
-    }
-
     fn keep_newest(&self, snapshot: Arc<Snapshot>) {
         let mut pending = self.pending.borrow_mut();
         if pending
@@ -97,15 +64,10 @@ impl Inbox {
             .is_none_or(|p| p.generation < snapshot.generation)
         {
             *pending = Some(snapshot);
-            self.retry_at.set(None);
         }
     }
 
-    fn take_due(&self) -> Option<Arc<Snapshot>> {
-        if self.retry_at.get().is_some_and(|t| Instant::now() < t) {
-            return None;
-        }
-        self.retry_at.set(None);
+    fn take_newest(&self) -> Option<Arc<Snapshot>> {
         self.pending.borrow_mut().take()
     }
 }
@@ -125,7 +87,7 @@ impl Iterator for Drain<'_> {
             return None;
         }
         self.apply_given = true;
-        self.inbox.take_due().map(Command::Apply)
+        self.inbox.take_newest().map(Command::Apply)
     }
 }
 
@@ -170,24 +132,5 @@ mod tests {
         );
         inbox.applied(3);
         assert_eq!(fanout.running(), vec![3]);
-    }
-
-    #[test]
-    fn a_failed_generation_is_retried_until_built_or_superseded() {
-        let (fanout, mut inboxes) = Fanout::new(1, 1);
-        let inbox = inboxes.remove(0);
-        fanout.broadcast(&Command::Apply(snap(2)));
-        let first: Vec<Command> = inbox.drain().collect();
-        assert_eq!(applies(&first), vec![2]);
-        inbox.failed(snap(2), "test");
-        // Not retried within RETRY_AFTER, nor twice in one drain.
-        assert!(inbox.drain().next().is_none());
-        inbox.retry_at.set(Some(std::time::Instant::now()));
-        assert_eq!(applies(&inbox.drain().collect::<Vec<_>>()), vec![2]);
-        inbox.failed(snap(2), "test");
-        // A newer generation is tried at once.
-        fanout.broadcast(&Command::Apply(snap(3)));
-        assert_eq!(applies(&inbox.drain().collect::<Vec<_>>()), vec![3]);
-        assert_eq!(fanout.running(), vec![1], "still running generation 1");
     }
 }

@@ -65,9 +65,10 @@ impl<'a> InFlight<'a> {
             self.server
                 .eject_until(now_ms() + p.eject_for.as_millis() as u64);
             ctx.idle.borrow_mut().close_server(self.server.addr);
-            eprintln!(
-                "sluice: passive: {} ejected for {:?}",
-                self.server.addr, p.eject_for
+            crate::log_warn!(
+                "passive: {} ejected for {:?}",
+                self.server.addr,
+                p.eject_for
             );
         }
     }
