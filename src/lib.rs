@@ -23,6 +23,11 @@
 //! - `server`: process start-up, bound-address line, signals, reload, shutdown.
 #![deny(unsafe_code)]
 
+// io_uring, splice(2) and the raw socket options sluice relies on are Linux's
+// (SPEC §1): say so at build time rather than fail in odd ways at run time.
+#[cfg(not(target_os = "linux"))]
+compile_error!("sluice runs on Linux only (io_uring, splice)");
+
 pub mod access_log;
 pub mod admin;
 pub mod balance;
@@ -36,6 +41,7 @@ pub mod http;
 pub mod json;
 pub mod log;
 pub mod metrics;
+#[cfg(target_os = "linux")]
 pub mod os;
 pub mod plane;
 pub mod proxy;

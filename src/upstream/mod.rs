@@ -4,4 +4,5 @@
 pub mod connect;
 pub mod pool;
 pub mod splice;
+#[cfg(target_os = "linux")]
 pub mod sys;

@@ -8,13 +8,14 @@
 //! per MiB against 312 µs for non-blocking splice in an A/B on this machine. Pipes
 //! are created here (so their size can be raised to 1 MiB) and pooled per worker,
 //! because creating one costs syscalls; a pipe is returned only when empty.
-#![allow(unsafe_code)]
 
 use std::future::Future;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use monoio::net::TcpStream;
+
+use super::sys;
 
 /// Bodies at least this long are spliced; shorter ones are copied. A spliced body
 /// pays fixed syscalls (non-blocking mode, receive low-water mark, pipe in and out)
@@ -56,16 +57,7 @@ impl PipePool {
         if let Some(p) = self.free.pop() {
             return Ok(p);
         }
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: pipe2 writes two fds into the valid two-element array.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: both fds were just created by pipe2 and are owned by nobody else.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        // SAFETY: F_SETPIPE_SZ on our own pipe fd takes an int and touches no memory.
-        let got = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
-        let capacity = if got > 0 { got as usize } else { 64 * 1024 };
+        let (read, write, capacity) = sys::new_pipe(PIPE_SIZE)?;
         Ok(PipePair {
             read,
             write,
@@ -92,46 +84,6 @@ pub enum SpliceFail {
     Timeout,
 }
 
-/// One non-blocking splice of up to `len` bytes.
-fn splice_nb(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
-    // SAFETY: both fds are open for the duration of the call (owned by the caller's
-    // streams and pipe); null offsets mean "current position", as required for
-    // sockets and pipes; no memory of ours is touched.
-    let n = unsafe {
-        libc::splice(
-            from,
-            std::ptr::null_mut(),
-            to,
-            std::ptr::null_mut(),
-            len,
-            libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
-        )
-    };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
-}
-
-/// Put a socket in non-blocking mode (sockets accepted through io_uring start
-/// blocking; splice then must not sleep in the kernel).
-fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: F_GETFL/F_SETFL on an open fd take and return plain ints.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if flags & libc::O_NONBLOCK == 0
-            && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 /// Sets a socket's receive low-water mark, and puts the default (1) back when
 /// dropped so a pooled connection's next response head wakes the worker at once.
 struct RcvLowat {
@@ -150,18 +102,8 @@ impl RcvLowat {
         if bytes == self.current {
             return;
         }
-        let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-        // SAFETY: SO_RCVLOWAT on an open socket reads one c_int from the valid `v`.
-        let r = unsafe {
-            libc::setsockopt(
-                self.fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVLOWAT,
-                (&v as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if r == 0 {
+        let r = sys::set_rcvlowat(self.fd, bytes);
+        if r.is_ok() {
             self.current = bytes;
         }
     }
@@ -198,14 +140,14 @@ pub async fn splice_exact<W: Future<Output = ()>>(
     wait_limit: impl Fn() -> W,
 ) -> Result<(), SpliceFail> {
     let (sfd, dfd) = (src.as_raw_fd(), dst.as_raw_fd());
-    set_nonblocking(sfd).map_err(SpliceFail::Source)?;
-    set_nonblocking(dfd).map_err(SpliceFail::Dest)?;
+    sys::set_nonblocking(sfd).map_err(SpliceFail::Source)?;
+    sys::set_nonblocking(dfd).map_err(SpliceFail::Dest)?;
     let mut lowat = RcvLowat::new(sfd);
     let mut left = len;
     while left > 0 {
         let want = (left as usize).min(pipe.capacity);
         let got = loop {
-            match splice_nb(sfd, pipe.write.as_raw_fd(), want) {
+            match sys::splice_nb(sfd, pipe.write.as_raw_fd(), want) {
                 Ok(0) => return Err(SpliceFail::Source(io::ErrorKind::UnexpectedEof.into())),
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -223,7 +165,7 @@ pub async fn splice_exact<W: Future<Output = ()>>(
         };
         let mut pending = got;
         while pending > 0 {
-            match splice_nb(pipe.read.as_raw_fd(), dfd, pending) {
+            match sys::splice_nb(pipe.read.as_raw_fd(), dfd, pending) {
                 Ok(0) => return Err(SpliceFail::Dest(io::ErrorKind::WriteZero.into())),
                 Ok(n) => pending -= n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
