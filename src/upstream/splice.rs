@@ -4,8 +4,8 @@
 //! would swallow the next request on a keep-alive connection. The splices are
 //! non-blocking syscalls driven by readiness from the runtime (an io_uring poll,
 //! or epoll): io_uring's own splice op is always handed to a kernel worker thread
-//! (io-wq) because splice cannot be issued non-blocking there, which cost 518 µs
-//! per MiB against 312 µs for non-blocking splice in an A/B on this machine. Pipes
+//! (io-wq) because splice cannot be issued non-blocking there (measured in
+//! bench/PROFILE.md). Pipes
 //! are created here (so their size can be raised to 1 MiB) and pooled per worker,
 //! because creating one costs syscalls; a pipe is returned only when empty.
 
