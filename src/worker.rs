@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use monoio::io::Canceller;
 use monoio::net::TcpListener;
@@ -132,17 +132,19 @@ async fn run(spec: WorkerSpec) {
             Err(e) => crate::log_error!("worker {}: listener: {e}", spec.id),
         }
     }
-    let mut last_sweep = Instant::now();
+    // The worker's one clock is its timers' (read at each tick): no other clock here.
+    let mut last_sweep = ctx.timers.coarse_now();
     let mut last_collected = 0u64;
     let mut last_tick_activity = 0u64;
     while !ctx.shutting_down.get() {
         monoio::time::sleep(TICK).await;
         ctx.poll_commands();
         ctx.timers.tick();
-        if last_sweep.elapsed() >= Duration::from_secs(1) {
+        let now = ctx.timers.coarse_now();
+        if now.duration_since(last_sweep) >= Duration::from_secs(1) {
             let idle = ctx.view().snapshot.config.server.timeouts.upstream_idle;
-            ctx.idle.borrow_mut().sweep(Instant::now(), idle);
-            last_sweep = Instant::now();
+            ctx.idle.borrow_mut().sweep(now, idle);
+            last_sweep = now;
         }
         // Once the worker has been quiet for a whole tick after activity, shrink the
         // buffer pools and return freed pages to the kernel (never under load: a
@@ -158,9 +160,9 @@ async fn run(spec: WorkerSpec) {
     }
     // Stop accepting; let requests in progress finish within shutdown_timeout.
     let _cancelled = canceller.cancel();
-    let deadline = Instant::now() + ctx.view().snapshot.config.server.shutdown_timeout;
+    let deadline = ctx.timers.coarse_now() + ctx.view().snapshot.config.server.shutdown_timeout;
     // Keep ticking: the requests still running rely on the coarse timeouts.
-    while ctx.busy.get() > 0 && Instant::now() < deadline {
+    while ctx.busy.get() > 0 && ctx.timers.coarse_now() < deadline {
         monoio::time::sleep(TICK).await;
         ctx.timers.tick();
     }
