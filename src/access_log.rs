@@ -11,9 +11,10 @@ use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use crate::config::AccessLog;
+use crate::config::{AccessLog, Config};
 use crate::json::string;
 use crate::log::rfc3339;
+use crate::metrics::Sample;
 
 /// Records waiting for the writer, at most.
 const QUEUE: usize = 65_536;
@@ -32,6 +33,37 @@ pub struct Record {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub duration_us: u64,
+}
+
+impl Record {
+    /// The record of a finished request: `method` (NUL-padded) and `path` as
+    /// routed; route, pool and server named from `config`.
+    pub fn of(config: &Config, client: IpAddr, method: &[u8], path: &[u8], s: &Sample) -> Record {
+        let len = method.iter().position(|&b| b == 0).unwrap_or(method.len());
+        Record {
+            time: SystemTime::now(),
+            client,
+            method: String::from_utf8_lossy(&method[..len]).into_owned(),
+            path: String::from_utf8_lossy(path).into_owned(),
+            route: s
+                .route
+                .and_then(|r| config.routes.get(r))
+                .map(|r| r.name.clone()),
+            pool: s
+                .pool
+                .and_then(|p| config.pools.get(p))
+                .map(|p| p.name.clone()),
+            server: s
+                .pool
+                .zip(s.server)
+                .and_then(|(p, i)| config.pools.get(p)?.servers.get(i))
+                .map(|b| b.addr.to_string()),
+            status: s.status,
+            bytes_in: s.bytes_in,
+            bytes_out: s.bytes_out,
+            duration_us: s.micros,
+        }
+    }
 }
 
 /// The workers' end of the log.

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use monoio::buf::IoBufMut;
 use monoio::io::{CancelableAsyncReadRent, Canceller};
@@ -336,34 +336,15 @@ fn report(
     sample.micros = started.elapsed().as_micros() as u64;
     ctx.metrics.borrow_mut().record(&sample);
     if let Some(log) = AccessLogger::get() {
-        log.log(access_record(conn, scratch, view, &sample));
-    }
-}
-
-/// The access-log record of a finished request (built only when logging is on).
-fn access_record(conn: &ClientConn, scratch: &Scratch, view: &WorkerView, s: &Sample) -> Record {
-    let c = &view.snapshot.config;
-    let method = &scratch.method;
-    let len = method.iter().position(|&b| b == 0).unwrap_or(method.len());
-    Record {
-        time: SystemTime::now(),
-        client: conn.peer.ip().to_canonical(),
-        method: String::from_utf8_lossy(&method[..len]).into_owned(),
-        path: String::from_utf8_lossy(&scratch.path).into_owned(),
-        route: s
-            .route
-            .and_then(|r| c.routes.get(r))
-            .map(|r| r.name.clone()),
-        pool: s.pool.and_then(|p| c.pools.get(p)).map(|p| p.name.clone()),
-        server: s
-            .pool
-            .zip(s.server)
-            .and_then(|(p, i)| c.pools.get(p)?.servers.get(i))
-            .map(|b| b.addr.to_string()),
-        status: s.status,
-        bytes_in: s.bytes_in,
-        bytes_out: s.bytes_out,
-        duration_us: s.micros,
+        let client = conn.peer.ip().to_canonical();
+        let config = &view.snapshot.config;
+        log.log(Record::of(
+            config,
+            client,
+            &scratch.method,
+            &scratch.path,
+            &sample,
+        ));
     }
 }
 

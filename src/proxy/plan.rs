@@ -39,20 +39,6 @@ pub struct Plan {
     pub route: Option<usize>,
     /// Hash of the pool's `hash_on` key (consistent_hash pools only, else 0).
     pub hash: u64,
-    /// The method, for the access log (methods longer than 15 bytes are cut).
-    pub method: [u8; 16],
-}
-
-impl Plan {
-    /// The method as text.
-    pub fn method_str(&self) -> &str {
-        let len = self
-            .method
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(self.method.len());
-        std::str::from_utf8(&self.method[..len]).unwrap_or("?")
-    }
 }
 
 /// A request sluice answers itself instead of forwarding it.
@@ -130,12 +116,6 @@ pub fn prepare(
         pool: usize::from(class.pool),
         route: class.route.map(usize::from),
         hash,
-        method: {
-            let mut m = [0u8; 16];
-            let n = method.len().min(15);
-            m[..n].copy_from_slice(&method[..n]);
-            m
-        },
     })
 }
 

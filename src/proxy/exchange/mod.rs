@@ -16,8 +16,6 @@ mod send;
 
 use std::sync::Arc;
 
-use response::Relayed;
-
 use crate::control::ServerStats;
 use crate::core::ctx::{Ctx, WorkerView};
 use crate::core::io::consume;
@@ -47,11 +45,11 @@ pub enum Next {
     Upgrade(UpstreamConn, Vec<u8>, TunnelSlot),
 }
 
-/// How a successful try ended.
+/// How a successful try ended (its status and bytes are in the report).
 enum Done {
-    /// The response was relayed (`status`, body bytes sent); the client connection
-    /// may carry another request when `keep`.
-    Relayed { status: u16, bytes: u64, keep: bool },
+    /// The response was relayed; the client connection may carry another request
+    /// when `keep`.
+    Relayed { keep: bool },
     /// 101 was relayed: tunnel with this upstream connection (and the upstream
     /// bytes already read past the response head).
     Upgraded(UpstreamConn, Vec<u8>),
@@ -223,15 +221,8 @@ impl<'a> Exchange<'a> {
         if let (BodyKind::Length(n), true) = (self.plan.body, self.replayable) {
             consume(&mut self.conn.buf, n as usize);
         }
-        let (status, bytes, keep) = match relayed {
-            Relayed::Switched => {
-                return Ok(Done::Upgraded(up, std::mem::take(&mut self.upbuf)));
-            }
-            Relayed::Body {
-                status,
-                bytes,
-                keep,
-            } => (status, bytes, keep),
+        let Some(keep) = relayed else {
+            return Ok(Done::Upgraded(up, std::mem::take(&mut self.upbuf)));
         };
         if head.reusable && self.upbuf.is_empty() && server.is_up() {
             let max_idle = self.view.snapshot.config.pools[pool].max_idle_per_server;
@@ -239,29 +230,16 @@ impl<'a> Exchange<'a> {
             let mut idle = self.ctx.idle.borrow_mut();
             idle.release(up, now, max_idle as usize);
         }
-        Ok(Done::Relayed {
-            status,
-            bytes,
-            keep,
-        })
+        Ok(Done::Relayed { keep })
     }
 
     /// A try succeeded: report it, and turn an upgrade into a tunnel holding the slot.
     fn finished(&mut self, done: Done, flight: InFlight<'_>, pool: usize, idx: usize) -> Next {
+        flight.finished(self.ctx, self.report.status);
         match done {
-            Done::Relayed {
-                status,
-                bytes,
-                keep,
-            } => {
-                flight.finished(self.ctx, status);
-                self.report.status = status;
-                self.report.bytes_out = bytes;
-                if keep { Next::KeepAlive } else { Next::Close }
-            }
+            Done::Relayed { keep: true } => Next::KeepAlive,
+            Done::Relayed { keep: false } => Next::Close,
             Done::Upgraded(up, upbuf) => {
-                flight.finished(self.ctx, 101);
-                self.report.status = 101;
                 let snap = &self.view.snapshot;
                 let slot = flight.into_tunnel(
                     Arc::clone(&snap.servers[pool][idx]),

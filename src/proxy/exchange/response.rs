@@ -35,14 +35,6 @@ pub(super) struct Head {
     pub dechunk: bool,
 }
 
-/// How the response went out.
-pub(super) enum Relayed {
-    /// Head and body were sent.
-    Body { status: u16, bytes: u64, keep: bool },
-    /// 101 was sent: the upstream connection becomes a tunnel.
-    Switched,
-}
-
 /// One parsed head: final, or interim (1xx other than 101).
 enum Parsed {
     Final(Head),
@@ -140,12 +132,13 @@ impl Exchange<'_> {
     }
 
     /// Send the final head (with a body already read, in one write) and relay the
-    /// rest of the body.
+    /// rest of the body. `Some(keep)`: relayed, the client connection goes on when
+    /// `keep`; `None`: 101 was sent, the upstream connection becomes a tunnel.
     pub(super) async fn relay_response(
         &mut self,
         up: &mut TcpStream,
         head: &Head,
-    ) -> Result<Relayed, ProxyError> {
+    ) -> Result<Option<bool>, ProxyError> {
         let t = &self.view.snapshot.config.server.timeouts;
         let to_client = self.ctx.timers.after(t.client_idle);
         let mut bytes = 0;
@@ -167,16 +160,13 @@ impl Exchange<'_> {
         r.map_err(|_| ProxyError::from(Kind::ClientGone).after_response_began())?;
         self.report.status = head.status;
         if head.upgrade {
-            return Ok(Relayed::Switched);
+            return Ok(None);
         }
         if bytes == 0 {
             bytes = self.relay_body(up, head).await?;
         }
-        Ok(Relayed::Body {
-            status: head.status,
-            bytes,
-            keep: head.keep,
-        })
+        self.report.bytes_out = bytes;
+        Ok(Some(head.keep))
     }
 
     /// Relay the response body after its head went out.
