@@ -7,7 +7,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, ConfigError, ConfigErrors};
@@ -48,6 +49,8 @@ pub struct ControlPlane {
     pub workers: usize,
     /// Process start.
     pub started: Instant,
+    /// Client connections open in the whole process (the workers' accept count).
+    clients: OnceLock<Arc<AtomicUsize>>,
 }
 
 /// An admin action on one server.
@@ -78,7 +81,20 @@ impl ControlPlane {
             health,
             workers,
             started: Instant::now(),
+            clients: OnceLock::new(),
         }
+    }
+
+    /// Share the workers' count of open client connections (set once, at start).
+    pub fn count_clients(&self, counter: Arc<AtomicUsize>) {
+        let _ = self.clients.set(counter);
+    }
+
+    /// Client connections open now.
+    pub fn client_connections(&self) -> u64 {
+        self.clients
+            .get()
+            .map_or(0, |c| c.load(Ordering::Relaxed) as u64)
     }
 
     /// The running generation.

@@ -92,6 +92,7 @@ impl Server {
             health,
             workers,
         ));
+        plane.count_clients(connections);
         Admin::start(admin_listener, Arc::clone(&plane))
             .map_err(|e| format!("cannot start admin: {e}"))?;
         let signals = Signals::new([SIGHUP, SIGINT, SIGTERM]).map_err(|e| e.to_string())?;

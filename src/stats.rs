@@ -70,6 +70,9 @@ pub struct ServerStats {
     pub in_flight: AtomicU32,
     /// Upstream connections open to this server, all workers together.
     pub open_conns: AtomicU32,
+    /// Upstream connections ever opened to this server (`sluice_upstream_connects_total`):
+    /// at a steady load it stays still, as idle connections are reused.
+    pub connects: AtomicU64,
     /// Requests sent to this server.
     pub requests: AtomicU64,
     /// Requests that failed at this server (connect, reset, timeout, bad response).
@@ -91,6 +94,7 @@ impl ServerStats {
             consecutive_failures: AtomicU32::new(0),
             in_flight: AtomicU32::new(0),
             open_conns: AtomicU32::new(0),
+            connects: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             last_check_ms: AtomicU64::new(0),

@@ -85,7 +85,7 @@ pub fn handle(plane: &ControlPlane, req: &Request) -> Response {
             Response {
                 status: 200,
                 content_type: "text/plain; version=0.0.4",
-                body: prom::render(&snap, &m, None).into_bytes(),
+                body: prom::render(&snap, &m, plane.client_connections()).into_bytes(),
             }
         }
         ("GET", "/api/v1/config") => Response {

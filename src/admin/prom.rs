@@ -1,6 +1,7 @@
 //! `GET /metrics` in the Prometheus text format (0.0.4).
 
 use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 
 use crate::control::{ServerState, Snapshot};
 use crate::metrics::{CLASSES, UpstreamFailure, WorkerMetrics};
@@ -17,7 +18,7 @@ fn label(v: &str) -> String {
 }
 
 /// Render all metrics.
-pub fn render(snap: &Snapshot, m: &WorkerMetrics, open_connections: Option<u64>) -> String {
+pub fn render(snap: &Snapshot, m: &WorkerMetrics, client_connections: u64) -> String {
     let c = &snap.config;
     let mut o = String::new();
     let route_name = |slot: usize| {
@@ -160,10 +161,34 @@ pub fn render(snap: &Snapshot, m: &WorkerMetrics, open_connections: Option<u64>)
             );
         }
     }
-    if let Some(n) = open_connections {
-        let _ = writeln!(o, "# HELP sluice_connections Open client connections.");
-        let _ = writeln!(o, "# TYPE sluice_connections gauge");
-        let _ = writeln!(o, "sluice_connections{{side=\"client\"}} {n}");
-    }
+    connections(&mut o, snap, client_connections);
     o
+}
+
+/// `sluice_upstream_connects_total` per server, and `sluice_connections{side}`: open
+/// client connections (the accept loops' count) and open upstream connections
+/// (pooled or in use, all servers of the running config).
+fn connections(o: &mut String, snap: &Snapshot, client: u64) {
+    let _ = writeln!(
+        o,
+        "# HELP sluice_upstream_connects_total Upstream connections opened (reuse keeps it still)."
+    );
+    let _ = writeln!(o, "# TYPE sluice_upstream_connects_total counter");
+    let mut upstream = 0u64;
+    for (pool, stats) in snap.config.pools.iter().zip(&snap.servers) {
+        for s in stats {
+            upstream += u64::from(s.open_conns.load(Ordering::Relaxed));
+            let _ = writeln!(
+                o,
+                "sluice_upstream_connects_total{{pool=\"{}\",server=\"{}\"}} {}",
+                label(&pool.name),
+                s.addr,
+                s.connects.load(Ordering::Relaxed)
+            );
+        }
+    }
+    let _ = writeln!(o, "# HELP sluice_connections Open connections by side.");
+    let _ = writeln!(o, "# TYPE sluice_connections gauge");
+    let _ = writeln!(o, "sluice_connections{{side=\"client\"}} {client}");
+    let _ = writeln!(o, "sluice_connections{{side=\"upstream\"}} {upstream}");
 }

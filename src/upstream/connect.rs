@@ -40,6 +40,7 @@ pub async fn connect(server: &Arc<ServerStats>) -> io::Result<UpstreamConn> {
     // Heads and small bodies go out in one write each; Nagle only adds delay.
     let _ = stream.set_nodelay(true);
     server.open_conns.fetch_add(1, Ordering::Relaxed);
+    server.connects.fetch_add(1, Ordering::Relaxed);
     Ok(UpstreamConn {
         stream,
         open: OpenConn(Arc::clone(server)),
