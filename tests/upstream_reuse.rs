@@ -34,9 +34,16 @@ fn metrics(admin: SocketAddr) -> String {
 
 #[test]
 fn sixty_four_keep_alive_clients_open_about_sixty_four_upstream_connections() {
-    let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    // Shipped defaults: no max_idle_per_server, two workers.
-    let config = server_section(2)
+    for workers in [1, 2] {
+        sixty_four_clients(workers);
+    }
+}
+
+fn sixty_four_clients(workers: usize) {
+    // A few milliseconds per answer keep all 64 requests in flight at once.
+    let o = Origins::start(&["api=127.0.0.1:0,name=o,latency=5ms"]);
+    // Shipped defaults: no max_idle_per_server.
+    let config = server_section(workers)
         + &format!(
             "[[pool]]\nname = \"p\"\nservers = [\"{}\"]\n[default]\npool = \"p\"\n",
             o.addr("o")
