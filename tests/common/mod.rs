@@ -276,11 +276,3 @@ pub fn server_field(status: &str, addr: SocketAddr, key: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
-
-/// `[server]` section for tests: loopback, port 0, `workers` workers.
-/// (Being replaced by `Sluice::builder()`; removed once no test uses it.)
-pub fn server_section(workers: usize) -> String {
-    format!(
-        "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = {workers}\npin_cores = false\n[server.timeouts]\nupstream_response = \"2s\"\n[admin]\nlisten = \"127.0.0.1:0\"\n"
-    )
-}
