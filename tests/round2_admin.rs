@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::client::{get, request};
 use common::config::SluiceConfig;
-use common::{Origins, Sluice, TempDir, wait_until};
+use common::{Origins, Sluice, TempDir, check, wait_until};
 
 /// One pool `api` (origins a1, a2, the default) and one `live` (l1); no route to
 /// `live` yet.
@@ -289,27 +289,16 @@ fn item8_persisted_config_is_mode_0600() {
 #[test]
 fn item8_check_warns_without_token() {
     let o = origins();
-    let dir = TempDir::new();
-    let check = |text: &str| {
-        let path = dir.0.join("check.toml");
-        std::fs::write(&path, text).expect("write");
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("check")
-            .arg("-c")
-            .arg(&path)
-            .output()
-            .expect("run sluice check")
-    };
     let open = check(&base(&o, None));
-    let stderr = String::from_utf8_lossy(&open.stderr);
-    assert_eq!(open.status.code(), Some(0), "{stderr}");
+    let stderr = open.stderr;
+    assert_eq!(open.code, 0, "{stderr}");
     assert!(
         stderr.contains("warning") && stderr.contains("admin.token"),
         "{stderr}"
     );
     let closed = check(&base(&o, Some("tok")));
-    assert_eq!(closed.status.code(), Some(0));
-    assert!(!String::from_utf8_lossy(&closed.stderr).contains("warning"));
+    assert_eq!(closed.code, 0);
+    assert!(!closed.stderr.contains("warning"));
 }
 
 #[test]

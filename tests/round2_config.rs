@@ -16,18 +16,8 @@ use common::{Origins, Proc, Sluice, TempDir, server_field, wait_until};
 
 /// Run `sluice check -c FILE` on `config`; (exit code, stdout + stderr).
 fn check(config: &str) -> (i32, String) {
-    let dir = TempDir::new();
-    let path = dir.0.join("config.toml");
-    std::fs::write(&path, config).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("check")
-        .arg("-c")
-        .arg(&path)
-        .output()
-        .expect("run sluice check");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
+    let c = common::check(config);
+    (c.code, c.stdout + &c.stderr)
 }
 
 /// Start `sluice -c FILE` on a config it must refuse; (exit code, stderr).

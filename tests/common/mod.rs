@@ -166,6 +166,32 @@ impl Drop for TempDir {
     }
 }
 
+/// What `sluice check` said of a config.
+pub struct Checked {
+    /// The exit code (-1 when killed by a signal).
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run `sluice check -c FILE` on `config` (TOML text).
+pub fn check(config: &str) -> Checked {
+    let dir = TempDir::new();
+    let path = dir.0.join("config.toml");
+    std::fs::write(&path, config).expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("check")
+        .arg("-c")
+        .arg(&path)
+        .output()
+        .expect("run sluice check");
+    Checked {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// A running `sluice` with its config file.
 pub struct Sluice {
     pub proc: Proc,
