@@ -284,7 +284,10 @@ fn item7_a_client_pipelining_without_reading_does_not_grow_memory() {
         "sluice grew by {grown} KiB while {} requests were pipelined unread",
         sent / req.len()
     );
-    // Every request is still answered, in order, once the client reads.
+    // Every request is still answered, in order, once the client reads. (Blocking
+    // again first: `reader` is a dup of `c` and shares its O_NONBLOCK, so a reader
+    // started before this could see WouldBlock and stop counting early.)
+    c.set_nonblocking(false).expect("blocking");
     let requests = sent.div_ceil(req.len());
     let counter = std::thread::spawn(move || {
         let mut reader = reader;
@@ -306,7 +309,6 @@ fn item7_a_client_pipelining_without_reading_does_not_grow_memory() {
         }
         seen
     });
-    c.set_nonblocking(false).expect("blocking");
     let at = sent % req.len();
     if at != 0 {
         (&c).write_all(&req[at..]).expect("finish the last request");
