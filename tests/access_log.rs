@@ -3,38 +3,48 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::client::{get, request};
-use common::{Origins, Sluice, TempDir, server_section};
+use common::config::SluiceConfig;
+use common::{Origins, Sluice, TempDir, wait_until};
 
 /// A sluice with its access log in a fresh directory (`access.log` there) and one
 /// pool `api` on a real origin; `routing` says how requests reach the pool.
-fn logging_sluice(routing: &str) -> (Origins, TempDir, Sluice) {
+fn logging_sluice(
+    routing: impl FnOnce(SluiceConfig) -> SluiceConfig,
+) -> (Origins, TempDir, Sluice) {
     let o = Origins::start(&["api=127.0.0.1:0,name=a"]);
     let dir = TempDir::new();
-    let log = dir.0.join("access.log");
-    let config = server_section(1).replace(
-        "[admin]",
-        &format!("[log]\naccess = \"{}\"\n[admin]", log.display()),
-    ) + &format!(
-        "[[pool]]\nname = \"api\"\nservers = [\"{}\"]\n{routing}",
-        o.addr("a")
-    );
-    let s = Sluice::start(&config);
+    let config = Sluice::builder()
+        .access_log(dir.0.join("access.log").display())
+        .pool("api", |p| p.server(o.addr("a")));
+    let s = routing(config).start();
     (o, dir, s)
+}
+
+/// The log once it holds `n` whole lines (the log thread writes them a moment
+/// after the answers went out).
+fn log_with_lines(log: &Path, n: usize) -> String {
+    let read = || std::fs::read_to_string(log).unwrap_or_default();
+    wait_until(
+        Duration::from_secs(5),
+        "the access log has its lines",
+        || {
+            let text = read();
+            text.ends_with('\n') && text.lines().count() >= n
+        },
+    );
+    read()
 }
 
 #[test]
 fn one_json_line_per_request_with_every_field() {
-    let (_o, dir, s) = logging_sluice(
-        "[[route]]\nname = \"api\"\npool = \"api\"\n[route.match]\npath_prefix = \"/api/\"\n",
-    );
-    let log = dir.0.join("access.log");
+    let (_o, dir, s) = logging_sluice(|c| c.route("api", "api", |m| m.path_prefix("/api/")));
     assert_eq!(get(s.addr, "/api/one").status, 200);
     assert_eq!(get(s.addr, "/nowhere").status, 404);
-    std::thread::sleep(Duration::from_millis(600));
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let text = log_with_lines(&dir.0.join("access.log"), 2);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     for key in [
@@ -61,8 +71,7 @@ fn one_json_line_per_request_with_every_field() {
 
 #[test]
 fn bytes_out_counts_chunked_and_close_delimited_bodies() {
-    let (_o, dir, s) = logging_sluice("[default]\npool = \"api\"\n");
-    let log = dir.0.join("access.log");
+    let (_o, dir, s) = logging_sluice(|c| c.default_pool("api"));
     for framing in ["length", "chunked", "close"] {
         let r = request(
             s.addr,
@@ -73,8 +82,7 @@ fn bytes_out_counts_chunked_and_close_delimited_bodies() {
         assert_eq!(r.status, 200);
         assert_eq!(r.body.len(), 5000, "{framing}");
     }
-    std::thread::sleep(Duration::from_millis(600));
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let text = log_with_lines(&dir.0.join("access.log"), 3);
     let bytes_out = |framing: &str| -> u64 {
         let line = text
             .lines()

@@ -8,36 +8,28 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::client::{Conn, Response, get, request};
-use common::{Origins, Sluice, server_section};
+use common::client::{Conn, Response, get};
+use common::config::SluiceConfig;
+use common::{Origins, Sluice, bearer, wait_until};
 
 const TOKEN: &str = "s3cret-token";
 
+/// An admin call with the right token (`Some(TOKEN)`), a wrong one, or none.
 fn admin_call(s: &Sluice, method: &str, path: &str, token: Option<&str>, body: &str) -> Response {
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    request(
-        s.admin,
-        &format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    )
+    s.admin(method, path, &token.map(bearer).unwrap_or_default(), body)
 }
 
-fn config(o: &Origins, extra_routes: &str) -> String {
-    server_section(1).replace(
-        "[admin]\nlisten = \"127.0.0.1:0\"\n",
-        &format!("[admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n"),
-    ) + &format!(
-        "[[pool]]\nname = \"api\"\nservers = [\"{}\", \"{}\"]\n[[pool]]\nname = \"live\"\nservers = [\"{}\"]\n[[route]]\nname = \"api\"\npool = \"api\"\n[route.match]\npath_prefix = \"/api/\"\n{extra_routes}[default]\npool = \"api\"\n",
-        o.addr("a1"),
-        o.addr("a2"),
-        o.addr("l1")
-    )
+/// Pools `api` (a1, a2) and `live` (l1), a route `/api/` → `api`, then the routes
+/// `extra_routes` adds, and `api` as the default.
+fn config(o: &Origins, extra_routes: impl FnOnce(SluiceConfig) -> SluiceConfig) -> String {
+    let c = Sluice::builder()
+        .token(TOKEN)
+        .pool("api", |p| p.server(o.addr("a1")).server(o.addr("a2")))
+        .pool("live", |p| p.server(o.addr("l1")))
+        .route("api", "api", |m| m.path_prefix("/api/"));
+    extra_routes(c).default_pool("api").toml()
 }
 
 fn start() -> (Origins, Sluice) {
@@ -46,7 +38,7 @@ fn start() -> (Origins, Sluice) {
         "api=127.0.0.1:0,name=a2",
         "api=127.0.0.1:0,name=l1",
     ]);
-    let s = Sluice::start(&config(&o, ""));
+    let s = Sluice::start(&config(&o, |c| c));
     (o, s)
 }
 
@@ -195,10 +187,7 @@ fn drain_disable_enable_and_404s() {
 #[test]
 fn validate_reports_errors_by_key_path() {
     let (o, s) = start();
-    let bad = config(
-        &o,
-        "[[route]]\nname = \"vod\"\npool = \"vodd\"\n[route.match]\npath_prefix = \"vod\"\n",
-    );
+    let bad = config(&o, |c| c.route("vod", "vodd", |m| m.path_prefix("vod")));
     let r = admin_call(&s, "POST", "/api/v1/config/validate", Some(TOKEN), &bad);
     assert_eq!(r.status, 400);
     let t = r.text();
@@ -215,7 +204,7 @@ fn validate_reports_errors_by_key_path() {
         "POST",
         "/api/v1/config/validate",
         Some(TOKEN),
-        &config(&o, ""),
+        &config(&o, |c| c),
     );
     assert_eq!(good.status, 200);
     // GET returns the running config, which validates.
@@ -264,17 +253,23 @@ fn config_put_under_load_drops_nothing_and_persists() {
             })
         })
         .collect();
-    let start = Instant::now();
-    std::thread::sleep(Duration::from_millis(1500));
-    let new = config(
-        &o,
-        "[[route]]\nname = \"live\"\npool = \"live\"\n[route.match]\npath_prefix = \"/live/\"\n",
-    );
+    // The load is under way (once 1.5 s of it; now 100 answers), then the PUT.
+    let load = Duration::from_secs(10);
+    wait_until(load, "100 answers under load", || {
+        done.load(Ordering::Relaxed) >= 100
+    });
+    let new = config(&o, |c| c.route("live", "live", |m| m.path_prefix("/live/")));
     let r = admin_call(&s, "PUT", "/api/v1/config", Some(TOKEN), &new);
     assert_eq!((r.status, r.text().as_str()), (200, "{\"generation\":2}"));
-    while start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // The loops keep going while the worker swaps generations (once a fixed 3.5 s):
+    // until the new route answers, and for 100 answers after that.
+    wait_until(load, "the new route is live", || {
+        get(s.addr, "/live/x").header("x-origin") == Some("l1")
+    });
+    let swapped = done.load(Ordering::Relaxed);
+    wait_until(load, "100 answers after the swap", || {
+        done.load(Ordering::Relaxed) >= swapped + 100
+    });
     stop.store(true, Ordering::Relaxed);
     for l in loops {
         l.join().expect("loop");
@@ -298,7 +293,7 @@ fn config_put_under_load_drops_nothing_and_persists() {
     let bak = s.config_path.with_file_name("config.toml.bak");
     assert_eq!(
         std::fs::read_to_string(bak).unwrap(),
-        config(&o, ""),
+        config(&o, |c| c),
         ".bak must keep the previous file"
     );
 }

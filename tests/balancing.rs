@@ -7,19 +7,13 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::client::{Conn, Response, get, request};
-use common::{Origins, Sluice, server_section};
+use common::client::{Conn, Response, assert_status, get, request};
+use common::config::{Health, Pool};
+use common::{Origins, Sluice, wait_until};
 
-fn pool_toml(name: &str, balance: &str, addrs: &[SocketAddr], extra: &str) -> String {
-    let servers: Vec<String> = addrs.iter().map(|a| format!("\"{a}\"")).collect();
-    format!(
-        "[[pool]]\nname = \"{name}\"\nbalance = \"{balance}\"\nservers = [{}]\n{extra}\n",
-        servers.join(", ")
-    )
-}
-
-fn origin_of(r: &Response) -> String {
-    r.header("x-origin").unwrap_or("<none>").to_string()
+/// One pool `p`, the default, set up by `pool`.
+fn one_pool(pool: impl FnOnce(Pool) -> Pool) -> Sluice {
+    Sluice::builder().pool("p", pool).default_pool("p").start()
 }
 
 /// `n` origins named `{prefix}{i}` in one process.
@@ -42,7 +36,7 @@ fn count(s: &Sluice, paths: impl Iterator<Item = String>) -> HashMap<String, usi
         c.send(format!("GET {p} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
         let r = c.read_response(false).expect("response");
         assert_eq!(r.status, 200, "{p}");
-        *counts.entry(origin_of(&r)).or_insert(0) += 1;
+        *counts.entry(r.origin().to_string()).or_insert(0) += 1;
     }
     counts
 }
@@ -50,9 +44,7 @@ fn count(s: &Sluice, paths: impl Iterator<Item = String>) -> HashMap<String, usi
 #[test]
 fn p2c_spreads_within_15_percent() {
     let o = origins("p", 3, "");
-    let s = Sluice::start(
-        &(server_section(1) + &pool_toml("p", "p2c", &addrs(&o), "") + "[default]\npool = \"p\"\n"),
-    );
+    let s = one_pool(|p| p.balance("p2c").servers(addrs(&o)));
     let counts = count(&s, (0..600).map(|i| format!("/api/{i}")));
     for i in 0..3 {
         let n = counts.get(&format!("p{i}")).copied().unwrap_or(0);
@@ -79,15 +71,12 @@ fn least_conn_sends_new_requests_away_from_a_slow_server() {
     let slow = Origins::start(&["api=127.0.0.1:0,name=slow,latency=400ms"]);
     let fast = Origins::start(&["api=127.0.0.1:0,name=fast,latency=20ms"]);
     let servers = [slow.addr("slow"), fast.addr("fast")];
-    let s = Sluice::start(
-        &(server_section(1)
-            + &pool_toml("p", "least_conn", &servers, "")
-            + "[default]\npool = \"p\"\n"),
-    );
+    let s = one_pool(|p| p.balance("least_conn").servers(servers));
     // A steady stream of requests (one every 10 ms, each on its own connection):
     // the slow server's in-flight count stays up, so new requests go to the fast one.
     let handles: Vec<_> = (0..40)
         .map(|i| {
+            // The scenario: a steady stream, not a burst.
             std::thread::sleep(Duration::from_millis(10));
             let addr = s.addr;
             std::thread::spawn(move || get(addr, &format!("/api/{i}")))
@@ -97,19 +86,26 @@ fn least_conn_sends_new_requests_away_from_a_slow_server() {
         .into_iter()
         .map(|h| h.join().expect("client"))
         .collect();
-    let to_slow = answers.iter().filter(|r| origin_of(r) == "slow").count();
+    let to_slow = answers.iter().filter(|r| r.origin() == "slow").count();
     assert!(answers.iter().all(|r| r.status == 200));
     assert!(to_slow <= 4, "{to_slow} of 40 went to the slow server");
 }
 
-fn hash_config(servers: &[SocketAddr], factor: Option<f64>) -> String {
-    let extra = match factor {
-        Some(f) => format!("hash_on = \"path_dir\"\nhash_balance_factor = {f}\n"),
-        None => "hash_on = \"path_dir\"\n".to_string(),
-    };
-    server_section(1)
-        + &pool_toml("live", "consistent_hash", servers, &extra)
-        + "[default]\npool = \"live\"\n"
+/// A consistent-hash pool `live` on the path's directory, the default.
+fn hash_sluice(servers: &[SocketAddr], factor: Option<f64>) -> Sluice {
+    Sluice::builder()
+        .pool("live", |p| {
+            let p = p
+                .balance("consistent_hash")
+                .servers(servers)
+                .hash_on("path_dir");
+            match factor {
+                Some(f) => p.hash_balance_factor(f),
+                None => p,
+            }
+        })
+        .default_pool("live")
+        .start()
 }
 
 fn key_map(s: &Sluice, keys: usize) -> Vec<String> {
@@ -117,7 +113,10 @@ fn key_map(s: &Sluice, keys: usize) -> Vec<String> {
     (0..keys)
         .map(|k| {
             c.send(format!("GET /live/ch{k}/seg1.ts HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
-            origin_of(&c.read_response(false).expect("response"))
+            c.read_response(false)
+                .expect("response")
+                .origin()
+                .to_string()
         })
         .collect()
 }
@@ -126,8 +125,8 @@ fn key_map(s: &Sluice, keys: usize) -> Vec<String> {
 fn consistent_hash_is_sticky_deterministic_and_moves_only_the_removed_servers_keys() {
     let o = origins("h", 4, "");
     let all = addrs(&o);
-    let a = Sluice::start(&hash_config(&all, None));
-    let b = Sluice::start(&hash_config(&all, None));
+    let a = hash_sluice(&all, None);
+    let b = hash_sluice(&all, None);
     let map_a = key_map(&a, 1000);
     // Sticky: the same key again lands on the same server.
     assert_eq!(key_map(&a, 1000), map_a);
@@ -136,7 +135,7 @@ fn consistent_hash_is_sticky_deterministic_and_moves_only_the_removed_servers_ke
     let used: std::collections::HashSet<_> = map_a.iter().collect();
     assert_eq!(used.len(), 4);
     // Without h3, only h3's keys move.
-    let three = Sluice::start(&hash_config(&all[..3], None));
+    let three = hash_sluice(&all[..3], None);
     let map_3 = key_map(&three, 1000);
     for (k, (before, after)) in map_a.iter().zip(&map_3).enumerate() {
         if before != "h3" {
@@ -149,23 +148,17 @@ fn consistent_hash_is_sticky_deterministic_and_moves_only_the_removed_servers_ke
 #[test]
 fn bounded_load_keeps_every_server_under_factor_times_average() {
     let o = origins("b", 4, ",latency=300ms");
-    let s = Sluice::start(&hash_config(&addrs(&o), Some(1.25)));
+    let s = hash_sluice(&addrs(&o), Some(1.25));
     // One very hot key, 40 requests at once.
     let answers = concurrent(s.addr, 40, "/live/hot/seg{i}.ts");
     assert!(answers.iter().all(|r| r.status == 200));
     let mut counts: HashMap<String, usize> = HashMap::new();
     for r in &answers {
-        *counts.entry(origin_of(r)).or_insert(0) += 1;
+        *counts.entry(r.origin().to_string()).or_insert(0) += 1;
     }
     // ceil(1.25 × 40 / 4) = 13 in flight at most per server.
     assert!(counts.values().all(|&n| n <= 13), "{counts:?}");
     assert!(counts.len() >= 3, "{counts:?}");
-}
-
-fn health_pool(servers: &[SocketAddr], extra: &str) -> String {
-    server_section(1)
-        + &pool_toml("p", "round_robin", servers, extra)
-        + "[pool.health]\npath = \"/healthz\"\ninterval = \"200ms\"\ntimeout = \"200ms\"\nrise = 2\nfall = 2\n[default]\npool = \"p\"\n"
 }
 
 #[test]
@@ -173,24 +166,38 @@ fn dead_origin_leaves_rotation_without_client_errors_and_returns_after_rise() {
     let a = Origins::start(&["api=127.0.0.1:0,name=a"]);
     let mut b = Origins::start(&["api=127.0.0.1:0,name=b"]);
     let b_addr = b.addr("b");
-    let s = Sluice::start(&health_pool(&[a.addr("a"), b_addr], ""));
+    let s = one_pool(|p| {
+        p.balance("round_robin")
+            .servers([a.addr("a"), b_addr])
+            .health(|h| {
+                h.path("/healthz")
+                    .interval("200ms")
+                    .timeout("200ms")
+                    .rise(2)
+                    .fall(2)
+            })
+    });
     assert_eq!(count(&s, (0..10).map(|i| format!("/{i}"))).len(), 2);
     b.proc.child.kill().ok();
     b.proc.child.wait().ok();
     // Requests during detection still succeed (GETs are retried on the other server).
+    // The scenario: 1.5 s of traffic, in which b must be out after 900 ms (fall 2 at
+    // a 200 ms interval, plus slack).
     let start = Instant::now();
     let mut seen_b_late = 0;
     while start.elapsed() < Duration::from_millis(1500) {
         let r = get(s.addr, "/x");
         assert_eq!(r.status, 200, "a client saw {}", r.status);
-        if start.elapsed() > Duration::from_millis(900) && origin_of(&r) == "b" {
+        if start.elapsed() > Duration::from_millis(900) && r.origin() == "b" {
             seen_b_late += 1;
         }
     }
     assert_eq!(seen_b_late, 0);
     // Restart b on the same port: traffic returns after `rise` passing checks.
     let _b2 = Origins::start(&[&format!("api={b_addr},name=b")]);
-    std::thread::sleep(Duration::from_millis(900));
+    wait_until(Duration::from_secs(5), "b is back in rotation", || {
+        get(s.addr, "/x").origin() == "b"
+    });
     let counts = count(&s, (0..10).map(|i| format!("/{i}")));
     assert_eq!(counts.get("b"), Some(&5), "{counts:?}");
 }
@@ -201,29 +208,35 @@ fn all_down_is_503_with_retry_after_and_fallback_pool_is_used() {
         "api=127.0.0.1:0,name=main,fault=500",
         "api=127.0.0.1:0,name=spare",
     ]);
-    let health = "[pool.health]\ninterval = \"100ms\"\ntimeout = \"100ms\"\nfall = 1\n";
-    let plain = server_section(1)
-        + &pool_toml("p", "round_robin", &[o.addr("main")], health)
-        + "[default]\npool = \"p\"\n";
-    let s = Sluice::start(&plain);
-    std::thread::sleep(Duration::from_millis(500));
+    let health = |h: Health| h.interval("100ms").timeout("100ms").fall(1);
+    let s = one_pool(|p| {
+        p.balance("round_robin")
+            .server(o.addr("main"))
+            .health(health)
+    });
+    wait_until(Duration::from_secs(5), "main is found down", || {
+        get(s.addr, "/x").status == 503
+    });
     let r = get(s.addr, "/x");
-    assert_eq!(r.status, 503);
-    assert_eq!(r.header("x-sluice-error"), Some("no_healthy_server"));
+    assert_status(&r, 503, "no_healthy_server");
     assert!(r.header("retry-after").is_some());
-    let with_fallback = server_section(1)
-        + &pool_toml(
-            "p",
-            "round_robin",
-            &[o.addr("main")],
-            &format!("fallback = \"spare\"\n{health}"),
-        )
-        + &pool_toml("spare", "round_robin", &[o.addr("spare")], "")
-        + "[default]\npool = \"p\"\n";
-    let s = Sluice::start(&with_fallback);
-    std::thread::sleep(Duration::from_millis(500));
+    let s = Sluice::builder()
+        .pool("p", |p| {
+            p.balance("round_robin")
+                .server(o.addr("main"))
+                .fallback("spare")
+                .health(health)
+        })
+        .pool("spare", |p| {
+            p.balance("round_robin").server(o.addr("spare"))
+        })
+        .default_pool("p")
+        .start();
+    wait_until(Duration::from_secs(5), "main is found down", || {
+        get(s.addr, "/x").origin() == "spare"
+    });
     let r = get(s.addr, "/x");
-    assert_eq!((r.status, origin_of(&r).as_str()), (200, "spare"));
+    assert_eq!((r.status, r.origin()), (200, "spare"));
 }
 
 #[test]
@@ -232,24 +245,17 @@ fn passive_ejection_takes_a_failing_server_out() {
         "api=127.0.0.1:0,name=bad,fault=500",
         "api=127.0.0.1:0,name=good",
     ]);
-    let passive =
-        "[pool.passive]\nconsecutive_failures = 2\neject_for = \"5s\"\ncount_5xx = true\n";
-    let s = Sluice::start(
-        &(server_section(1)
-            + &pool_toml(
-                "p",
-                "round_robin",
-                &[o.addr("bad"), o.addr("good")],
-                passive,
-            )
-            + "[default]\npool = \"p\"\n"),
-    );
+    let s = one_pool(|p| {
+        p.balance("round_robin")
+            .servers([o.addr("bad"), o.addr("good")])
+            .passive(|p| p.consecutive_failures(2).eject_for("5s").count_5xx(true))
+    });
     let mut c = Conn::open(s.addr);
     let mut bad = 0;
     for _ in 0..20 {
         c.send(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
         let r = c.read_response(false).unwrap();
-        if origin_of(&r) == "bad" {
+        if r.origin() == "bad" {
             bad += 1;
         }
     }
@@ -262,19 +268,14 @@ fn get_is_retried_after_a_refused_connect_but_post_is_not() {
         "api=127.0.0.1:0,name=dead,fault=refuse",
         "api=127.0.0.1:0,name=live",
     ]);
-    let s = Sluice::start(
-        &(server_section(1)
-            + &pool_toml(
-                "p",
-                "round_robin",
-                &[o.addr("dead"), o.addr("live")],
-                "retries = 1",
-            )
-            + "[default]\npool = \"p\"\n"),
-    );
+    let s = one_pool(|p| {
+        p.balance("round_robin")
+            .servers([o.addr("dead"), o.addr("live")])
+            .retries(1)
+    });
     for _ in 0..6 {
         let r = get(s.addr, "/x");
-        assert_eq!((r.status, origin_of(&r).as_str()), (200, "live"));
+        assert_eq!((r.status, r.origin()), (200, "live"));
     }
     let statuses: Vec<u16> = (0..4)
         .map(|_| {
@@ -292,24 +293,18 @@ fn get_is_retried_after_a_refused_connect_but_post_is_not() {
 #[test]
 fn a_full_server_queues_then_answers_503_queue_timeout() {
     let o = Origins::start(&["api=127.0.0.1:0,name=one,latency=1s"]);
-    let s = Sluice::start(
-        &(server_section(1)
-            + &pool_toml(
-                "p",
-                "round_robin",
-                &[o.addr("one")],
-                "max_conns_per_server = 1\nqueue_timeout = \"200ms\"",
-            )
-            + "[default]\npool = \"p\"\n"),
-    );
+    let s = one_pool(|p| {
+        p.balance("round_robin")
+            .server(o.addr("one"))
+            .max_conns(1)
+            .queue_timeout("200ms")
+    });
     let answers = concurrent(s.addr, 3, "/x{i}");
     let rejected: Vec<&Response> = answers.iter().filter(|r| r.status == 503).collect();
     assert_eq!(answers.iter().filter(|r| r.status == 200).count(), 1);
     assert_eq!(rejected.len(), 2);
-    assert!(
-        rejected
-            .iter()
-            .all(|r| r.header("x-sluice-error") == Some("queue_timeout")
-                && r.header("retry-after").is_some())
-    );
+    for r in rejected {
+        assert_status(r, 503, "queue_timeout");
+        assert!(r.header("retry-after").is_some());
+    }
 }

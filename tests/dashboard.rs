@@ -8,8 +8,8 @@ mod common;
 
 use std::process::Command;
 
-use common::client::{get, request};
-use common::{Origins, Sluice, TempDir, server_section};
+use common::client::get;
+use common::{Origins, Sluice, TempDir, bearer};
 
 #[test]
 fn drain_from_the_dashboard_changes_the_server_state() {
@@ -25,15 +25,11 @@ fn item8_dashboard_shows_a_hostile_pool_name_as_text() {
 
 fn drain_in_browser(pool: &str) {
     let o = Origins::start(&["api=127.0.0.1:0,name=a1", "api=127.0.0.1:0,name=a2"]);
-    let config = server_section(1).replace(
-        "[admin]\nlisten = \"127.0.0.1:0\"\n",
-        "[admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"browser-token\"\n",
-    ) + &format!(
-        "[[pool]]\nname = \"{pool}\"\nservers = [\"{}\", \"{}\"]\n[default]\npool = \"{pool}\"\n",
-        o.addr("a1"),
-        o.addr("a2")
-    );
-    let s = Sluice::start(&config);
+    let s = Sluice::builder()
+        .token("browser-token")
+        .pool(pool, |p| p.server(o.addr("a1")).server(o.addr("a2")))
+        .default_pool(pool)
+        .start();
     for _ in 0..20 {
         get(s.addr, "/warm");
     }
@@ -67,7 +63,15 @@ fn drain_in_browser(pool: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let status = request(s.admin, "GET /api/v1/status HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer browser-token\r\nConnection: close\r\n\r\n").text();
+    let status = s
+        .admin_as(
+            "localhost",
+            "GET",
+            "/api/v1/status",
+            &bearer("browser-token"),
+            "",
+        )
+        .text();
     assert!(
         status.contains(&format!(
             "\"addr\":\"{}\",\"weight\":1,\"state\":\"draining\"",

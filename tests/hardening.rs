@@ -6,34 +6,24 @@
 mod common;
 
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::client::{Conn, Response, get, request};
-use common::{Origins, Sluice, server_section};
+use common::client::{Conn, Response, exchange, get, request};
+use common::config::SluiceConfig;
+use common::{Origins, Sluice, wait_until};
 
-fn one_pool(o: &Origins, name: &str, extra_server: &str) -> String {
-    let mut c = server_section(1);
-    c.push_str(extra_server);
-    c.push_str(&format!(
-        "[[pool]]\nname = \"p\"\nservers = [\"{}\"]\n[default]\npool = \"p\"\n",
-        o.addr(name)
-    ));
-    c
-}
-
-/// Send raw bytes on a fresh connection; return the status of the answer and whether
-/// the connection was then closed.
-fn raw(s: &Sluice, bytes: &[u8]) -> (u16, bool) {
-    let mut c = Conn::open(s.addr);
-    c.send(bytes);
-    let r = c.read_response(false).expect("an answer");
-    (r.status, c.is_closed())
+/// One pool `p` on `origin`, the default.
+fn one_pool(origin: SocketAddr) -> SluiceConfig {
+    Sluice::builder()
+        .pool("p", |p| p.server(origin))
+        .default_pool("p")
 }
 
 #[test]
 fn smuggling_vectors_get_400_close_and_never_reach_the_origin() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&one_pool(&o, "o", ""));
+    let s = one_pool(o.addr("o")).start();
     let vectors: &[(&str, &[u8])] = &[
         ("CL+TE", b"POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
         ("differing CLs", b"POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde"),
@@ -46,7 +36,7 @@ fn smuggling_vectors_get_400_close_and_never_reach_the_origin() {
         ("bare CR", b"GET /a HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n\r\n"),
     ];
     for (what, bytes) in vectors {
-        let (status, closed) = raw(&s, bytes);
+        let (status, closed) = exchange(s.addr, bytes);
         assert_eq!(status, 400, "{what}");
         assert!(closed, "{what}: connection left open");
     }
@@ -62,13 +52,12 @@ fn smuggling_vectors_get_400_close_and_never_reach_the_origin() {
 #[test]
 fn paths_are_normalised_before_routing_and_forwarded_as_judged() {
     let o = Origins::start(&["api=127.0.0.1:0,name=api", "api=127.0.0.1:0,name=live"]);
-    let mut c = server_section(1);
-    c.push_str(&format!(
-        "[[pool]]\nname = \"api\"\nservers = [\"{}\"]\n[[pool]]\nname = \"live\"\nservers = [\"{}\"]\n[[route]]\nname = \"api\"\npool = \"api\"\n[route.match]\npath_prefix = \"/api/\"\n[[route]]\nname = \"live\"\npool = \"live\"\n[route.match]\npath_prefix = \"/live/\"\n",
-        o.addr("api"),
-        o.addr("live")
-    ));
-    let s = Sluice::start(&c);
+    let s = Sluice::builder()
+        .pool("api", |p| p.server(o.addr("api")))
+        .pool("live", |p| p.server(o.addr("live")))
+        .route("api", "api", |m| m.path_prefix("/api/"))
+        .route("live", "live", |m| m.path_prefix("/live/"))
+        .start();
     for path in ["/live/../api/x", "/live/%2e%2e/api/x", "/live/./../api/./x"] {
         let r = get(s.addr, path);
         assert_eq!(r.header("x-origin"), Some("api"), "{path}");
@@ -89,28 +78,28 @@ fn paths_are_normalised_before_routing_and_forwarded_as_judged() {
 #[test]
 fn header_uri_and_body_limits() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let limits =
-        "[server.limits]\nmax_header_bytes = \"1KiB\"\nmax_headers = 10\nmax_body = \"100B\"\n";
-    let s = Sluice::start(&one_pool(&o, "o", limits));
+    let s = one_pool(o.addr("o"))
+        .limits(|l| l.max_header_bytes("1KiB").max_headers(10).max_body("100B"))
+        .start();
     let long_uri = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(2000));
-    assert_eq!(raw(&s, long_uri.as_bytes()).0, 414);
+    assert_eq!(exchange(s.addr, long_uri.as_bytes()).0, 414);
     let big_header = format!(
         "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
         "b".repeat(2000)
     );
-    assert_eq!(raw(&s, big_header.as_bytes()).0, 431);
+    assert_eq!(exchange(s.addr, big_header.as_bytes()).0, 431);
     let many: String = (0..20).map(|i| format!("X-H{i}: v\r\n")).collect();
     assert_eq!(
-        raw(
-            &s,
+        exchange(
+            s.addr,
             format!("GET / HTTP/1.1\r\nHost: t\r\n{many}\r\n").as_bytes()
         )
         .0,
         431
     );
     assert_eq!(
-        raw(
-            &s,
+        exchange(
+            s.addr,
             b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n"
         )
         .0,
@@ -122,15 +111,15 @@ fn header_uri_and_body_limits() {
 #[test]
 fn slowloris_is_cut_at_client_header_while_others_are_served() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&one_pool(&o, "o", "").replace(
-        "[server.timeouts]\n",
-        "[server.timeouts]\nclient_header = \"1s\"\n",
-    ));
+    let s = one_pool(o.addr("o"))
+        .timeouts(|t| t.client_header("1s"))
+        .start();
     let mut slow = std::net::TcpStream::connect(s.addr).unwrap();
     slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let start = Instant::now();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").unwrap();
-    // Meanwhile, another client is served normally.
+    // Meanwhile (the scenario: the slow client has been holding its connection a
+    // while), another client is served normally.
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(get(s.addr, "/fast").status, 200);
     let _ = slow.write_all(b"X-Drip: 1\r\n");
@@ -147,7 +136,7 @@ fn slowloris_is_cut_at_client_header_while_others_are_served() {
 #[test]
 fn expect_100_continue_is_answered_before_the_body_is_sent() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&one_pool(&o, "o", ""));
+    let s = one_pool(o.addr("o")).start();
     let mut c = Conn::open(s.addr);
     c.send(
         b"POST /echo-body HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
@@ -162,7 +151,7 @@ fn expect_100_continue_is_answered_before_the_body_is_sent() {
 #[test]
 fn websocket_upgrade_is_tunnelled_both_ways() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&one_pool(&o, "o", ""));
+    let s = one_pool(o.addr("o")).start();
     let mut c = Conn::open(s.addr);
     c.send(b"GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n");
     let r = c.read_response(true).expect("101");
@@ -184,6 +173,7 @@ fn request_during_sigterm(s: &Sluice, origin_delay: &str, after: Duration) -> Re
         "GET /slow HTTP/1.1\r\nHost: t\r\nx-origin-delay: {origin_delay}\r\nConnection: close\r\n\r\n"
     );
     let in_flight = std::thread::spawn(move || request(addr, &raw));
+    // The scenario: SIGTERM while the request is in flight.
     std::thread::sleep(after);
     s.proc.signal("TERM");
     in_flight.join().expect("client")
@@ -192,9 +182,7 @@ fn request_during_sigterm(s: &Sluice, origin_delay: &str, after: Duration) -> Re
 #[test]
 fn sigterm_lets_the_slow_in_flight_request_finish_then_exits_0() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let mut s = Sluice::start(
-        &one_pool(&o, "o", "").replace("[server]\n", "[server]\nshutdown_timeout = \"5s\"\n"),
-    );
+    let mut s = one_pool(o.addr("o")).shutdown_timeout("5s").start();
     let addr = s.addr;
     let r = request_during_sigterm(&s, "1s", Duration::from_millis(300));
     assert_eq!(r.status, 200);
@@ -208,14 +196,10 @@ fn timeouts_still_fire_while_draining_after_sigterm() {
     // A request stuck on a silent origin during the shutdown drain gets its 504
     // at upstream_response, not when the origin finally answers.
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let config = one_pool(&o, "o", "")
-        .replace("[server]\n", "[server]\nshutdown_timeout = \"8s\"\n")
-        .replace(
-            "upstream_response = \"2s\"",
-            "upstream_response = \"400ms\"",
-        );
-    assert!(config.contains("400ms"), "{config}");
-    let mut s = Sluice::start(&config);
+    let mut s = one_pool(o.addr("o"))
+        .shutdown_timeout("8s")
+        .timeouts(|t| t.upstream_response("400ms"))
+        .start();
     let started = Instant::now();
     let r = request_during_sigterm(&s, "5s", Duration::from_millis(100));
     assert_eq!(r.status, 504);
@@ -230,7 +214,7 @@ fn timeouts_still_fire_while_draining_after_sigterm() {
 #[test]
 fn sighup_applies_a_good_config_and_refuses_a_bad_one() {
     let o = Origins::start(&["api=127.0.0.1:0,name=a", "api=127.0.0.1:0,name=b"]);
-    let s = Sluice::start(&one_pool(&o, "a", ""));
+    let s = one_pool(o.addr("a")).start();
     let mut keep = Conn::open(s.addr);
     keep.send(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(
@@ -238,17 +222,17 @@ fn sighup_applies_a_good_config_and_refuses_a_bad_one() {
         Some("a")
     );
     // Good: add a pool and route; the running config is replaced.
-    let port = s.addr.port();
-    let good = one_pool(&o, "a", "").replace(
-        "127.0.0.1:0\"]\nworkers",
-        &format!("127.0.0.1:{port}\"]\nworkers"),
-    ) + &format!(
-        "[[pool]]\nname = \"b\"\nservers = [\"{}\"]\n[[route]]\nname = \"b\"\npool = \"b\"\n[route.match]\npath_prefix = \"/b/\"\n",
-        o.addr("b")
-    );
+    // (The bound port is kept, so the listener stays.)
+    let good = one_pool(o.addr("a"))
+        .listen(s.addr)
+        .pool("b", |p| p.server(o.addr("b")))
+        .route("b", "b", |m| m.path_prefix("/b/"))
+        .toml();
     std::fs::write(&s.config_path, good).unwrap();
     s.proc.signal("HUP");
-    std::thread::sleep(Duration::from_millis(400));
+    wait_until(Duration::from_secs(5), "the reload routes /b/ to b", || {
+        get(s.addr, "/b/x").header("x-origin") == Some("b")
+    });
     assert_eq!(get(s.addr, "/b/x").header("x-origin"), Some("b"));
     // The established connection survived the reload.
     keep.send(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -256,7 +240,9 @@ fn sighup_applies_a_good_config_and_refuses_a_bad_one() {
     // Bad: refused and logged; the running config keeps serving.
     std::fs::write(&s.config_path, "[server]\nlisten = [\"nowhere\"]\n").unwrap();
     s.proc.signal("HUP");
-    std::thread::sleep(Duration::from_millis(400));
+    wait_until(Duration::from_secs(5), "the bad reload is refused", || {
+        s.stderr().contains("reload refused")
+    });
     assert_eq!(get(s.addr, "/b/x").header("x-origin"), Some("b"));
     let log = s.stderr();
     assert!(
@@ -284,7 +270,7 @@ fn raise_nofile() {
 fn two_thousand_idle_keep_alive_connections_are_served() {
     raise_nofile();
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&one_pool(&o, "o", ""));
+    let s = one_pool(o.addr("o")).start();
     let mut conns: Vec<Conn> = (0..2000).map(|_| Conn::open(s.addr)).collect();
     for c in &mut conns {
         c.send(b"GET /first HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -292,7 +278,7 @@ fn two_thousand_idle_keep_alive_connections_are_served() {
     for c in &mut conns {
         assert_eq!(c.read_response(false).expect("first answer").status, 200);
     }
-    // All idle now (past the hot window); every one still works.
+    // All idle now (the scenario: past the hot window); every one still works.
     std::thread::sleep(Duration::from_millis(600));
     for c in &mut conns {
         c.send(b"GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -305,9 +291,7 @@ fn two_thousand_idle_keep_alive_connections_are_served() {
 #[test]
 fn max_connections_holds_extra_connections_in_the_backlog() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(
-        &one_pool(&o, "o", "").replace("[server]\n", "[server]\nmax_connections = 3\n"),
-    );
+    let s = one_pool(o.addr("o")).max_connections(3).start();
     let mut first: Vec<Conn> = (0..3).map(|_| Conn::open(s.addr)).collect();
     for c in &mut first {
         c.send(b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -318,6 +302,7 @@ fn max_connections_holds_extra_connections_in_the_backlog() {
     waiting
         .write_all(b"GET /b HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .unwrap();
+    // The scenario: 500 ms without an answer shows it is not served.
     waiting
         .set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();

@@ -12,30 +12,32 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::client::{Response, get, request};
-use common::{Origins, Sluice, TempDir, server_section};
+use common::client::{get, request};
+use common::config::SluiceConfig;
+use common::{Origins, Sluice, TempDir, check, wait_until};
 
-/// One pool `api` (origins a1, a2) and one `live` (l1); no route to `live` yet.
+/// One pool `api` (origins a1, a2, the default) and one `live` (l1); no route to
+/// `live` yet.
+fn base_config(o: &Origins, token: Option<&str>) -> SluiceConfig {
+    let c = Sluice::builder()
+        .pool("api", |p| p.server(o.addr("a1")).server(o.addr("a2")))
+        .pool("live", |p| p.server(o.addr("l1")))
+        .default_pool("api");
+    match token {
+        Some(t) => c.token(t),
+        None => c,
+    }
+}
+
 fn base(o: &Origins, token: Option<&str>) -> String {
-    let admin = match token {
-        Some(t) => format!("[admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"{t}\"\n"),
-        None => "[admin]\nlisten = \"127.0.0.1:0\"\n".to_string(),
-    };
-    server_section(1).replace("[admin]\nlisten = \"127.0.0.1:0\"\n", &admin)
-        + &format!(
-            "[[pool]]\nname = \"api\"\nservers = [\"{}\", \"{}\"]\n[[pool]]\nname = \"live\"\nservers = [\"{}\"]\n[default]\npool = \"api\"\n",
-            o.addr("a1"),
-            o.addr("a2"),
-            o.addr("l1")
-        )
+    base_config(o, token).toml()
 }
 
 /// `base` plus a route `/live/` → `live` named `name`.
 fn with_live_route(o: &Origins, token: Option<&str>, name: &str) -> String {
-    base(o, token)
-        + &format!(
-            "[[route]]\nname = \"{name}\"\npool = \"live\"\n[route.match]\npath_prefix = \"/live/\"\n"
-        )
+    base_config(o, token)
+        .route(name, "live", |m| m.path_prefix("/live/"))
+        .toml()
 }
 
 fn origins() -> Origins {
@@ -46,19 +48,8 @@ fn origins() -> Origins {
     ])
 }
 
-/// One admin request: `headers` are extra lines ("Name: value\r\n" each).
-fn admin(s: &Sluice, method: &str, path: &str, host: &str, headers: &str, body: &str) -> Response {
-    request(
-        s.admin,
-        &format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-}
-
 fn generation(s: &Sluice) -> String {
-    let st = admin(s, "GET", "/api/v1/status", "127.0.0.1", "", "").text();
+    let st = s.status("");
     let at = st.find("\"generation\":").expect("generation in status") + 13;
     st[at..].split(',').next().unwrap_or_default().to_string()
 }
@@ -74,7 +65,7 @@ fn item8_foreign_host_is_403_even_without_token() {
         "127.0.0.2",
         "localhost.evil.example",
     ] {
-        let r = admin(&s, "GET", "/api/v1/config", host, "", "");
+        let r = s.admin_as(host, "GET", "/api/v1/config", "", "");
         assert_eq!(r.status, 403, "Host {host}: {}", r.text());
         assert!(
             !r.text().contains("[[pool]]"),
@@ -87,33 +78,32 @@ fn item8_foreign_host_is_403_even_without_token() {
         "[::1]:1".into(),
     ] {
         assert_eq!(
-            admin(&s, "GET", "/api/v1/config", &host, "", "").status,
+            s.admin_as(&host, "GET", "/api/v1/config", "", "").status,
             200,
             "{host}"
         );
     }
     // Readiness probes are never refused for their Host (documented exemption).
     assert_eq!(
-        admin(&s, "GET", "/healthz", "10.1.2.3:9901", "", "").status,
+        s.admin_as("10.1.2.3:9901", "GET", "/healthz", "", "")
+            .status,
         200
     );
     // admin.allowed_hosts adds names, with any port.
-    let named = base(&o, None).replace(
-        "listen = \"127.0.0.1:0\"\n[[pool]]",
-        "listen = \"127.0.0.1:0\"\nallowed_hosts = [\"sluice-admin.internal\"]\n[[pool]]",
-    );
-    let s2 = Sluice::start(&named);
-    let r = admin(
-        &s2,
+    let s2 = base_config(&o, None)
+        .admin(|a| a.allowed_hosts(&["sluice-admin.internal"]))
+        .start();
+    let r = s2.admin_as(
+        "sluice-admin.internal:8080",
         "GET",
         "/api/v1/config",
-        "sluice-admin.internal:8080",
         "",
         "",
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
-        admin(&s2, "GET", "/api/v1/config", "other.internal", "", "").status,
+        s2.admin_as("other.internal", "GET", "/api/v1/config", "", "")
+            .status,
         403
     );
 }
@@ -132,28 +122,21 @@ fn item8_cross_site_origin_is_403() {
         format!("{auth}Sec-Fetch-Site: cross-site\r\n"),
     ] {
         assert_eq!(
-            admin(&s, "POST", &drain, &own, &bad, "").status,
+            s.admin_as(&own, "POST", &drain, &bad, "").status,
             403,
             "{bad:?}"
         );
-        let put = admin(
-            &s,
-            "PUT",
-            "/api/v1/config",
-            &own,
-            &bad,
-            &base(&o, Some("tok")),
-        );
+        let put = s.admin_as(&own, "PUT", "/api/v1/config", &bad, &base(&o, Some("tok")));
         assert_eq!(put.status, 403, "{bad:?}");
     }
-    let st = admin(&s, "GET", "/api/v1/status", &own, auth, "").text();
+    let st = s.admin_as(&own, "GET", "/api/v1/status", auth, "").text();
     assert!(
         !st.contains("draining") && st.contains("\"generation\":1,"),
         "{st}"
     );
     // The dashboard's own origin is fine.
     let same = format!("{auth}Origin: http://{own}\r\nSec-Fetch-Site: same-origin\r\n");
-    assert_eq!(admin(&s, "POST", &drain, &own, &same, "").status, 200);
+    assert_eq!(s.admin_as(&own, "POST", &drain, &same, "").status, 200);
 }
 
 #[test]
@@ -191,7 +174,7 @@ fn item8_empty_config_is_400() {
             ("PUT", "/api/v1/config"),
             ("POST", "/api/v1/config/validate"),
         ] {
-            let r = admin(&s, m, p, "127.0.0.1", "", body);
+            let r = s.admin(m, p, "", body);
             assert_eq!(r.status, 400, "{m} {p} {body:?}: {}", r.text());
             assert!(r.text().contains("empty config"), "{}", r.text());
         }
@@ -210,6 +193,7 @@ fn item8_slowloris_cut_at_5s() {
     let mut c = TcpStream::connect(s.admin).expect("connect");
     let start = Instant::now();
     c.write_all(b"G").expect("first byte");
+    // The scenario: the next byte comes at 4 s.
     std::thread::sleep(Duration::from_secs(4));
     // Still open at 4 s: a per-read timeout would now restart from here.
     c.write_all(b"E").expect("second byte at 4 s");
@@ -252,9 +236,11 @@ fn item8_healthz_answers_behind_40_slow_clients() {
             c
         })
         .collect();
+    // The scenario: the slow clients have been stuck a while (their being accepted
+    // and read by the admin thread is not observable from outside).
     std::thread::sleep(Duration::from_millis(200));
     let t = Instant::now();
-    let r = admin(&s, "GET", "/healthz", "127.0.0.1", "", "");
+    let r = s.admin("GET", "/healthz", "", "");
     assert_eq!((r.status, r.text().as_str()), (200, "ok\n"));
     assert!(
         t.elapsed() < Duration::from_secs(1),
@@ -262,10 +248,7 @@ fn item8_healthz_answers_behind_40_slow_clients() {
         t.elapsed()
     );
     // Other endpoints are served too, and slow clients cost no threads.
-    assert_eq!(
-        admin(&s, "GET", "/api/v1/status", "127.0.0.1", "", "").status,
-        200
-    );
+    assert_eq!(s.admin("GET", "/api/v1/status", "", "").status, 200);
     let during = threads(pid);
     assert!(
         during <= before + 4,
@@ -285,11 +268,9 @@ fn item8_persisted_config_is_mode_0600() {
     std::fs::set_permissions(&s.config_path, std::fs::Permissions::from_mode(0o644))
         .expect("chmod");
     let new = with_live_route(&o, Some("tok"), "live");
-    let r = admin(
-        &s,
+    let r = s.admin(
         "PUT",
         "/api/v1/config",
-        "127.0.0.1",
         "Authorization: Bearer tok\r\n",
         &new,
     );
@@ -308,34 +289,23 @@ fn item8_persisted_config_is_mode_0600() {
 #[test]
 fn item8_check_warns_without_token() {
     let o = origins();
-    let dir = TempDir::new();
-    let check = |text: &str| {
-        let path = dir.0.join("check.toml");
-        std::fs::write(&path, text).expect("write");
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("check")
-            .arg("-c")
-            .arg(&path)
-            .output()
-            .expect("run sluice check")
-    };
     let open = check(&base(&o, None));
-    let stderr = String::from_utf8_lossy(&open.stderr);
-    assert_eq!(open.status.code(), Some(0), "{stderr}");
+    let stderr = open.stderr;
+    assert_eq!(open.code, 0, "{stderr}");
     assert!(
         stderr.contains("warning") && stderr.contains("admin.token"),
         "{stderr}"
     );
     let closed = check(&base(&o, Some("tok")));
-    assert_eq!(closed.status.code(), Some(0));
-    assert!(!String::from_utf8_lossy(&closed.stderr).contains("warning"));
+    assert_eq!(closed.code, 0);
+    assert!(!closed.stderr.contains("warning"));
 }
 
 #[test]
 fn item8_dashboard_escapes_names() {
     let o = origins();
     let s = Sluice::start(&base(&o, None));
-    let page = admin(&s, "GET", "/", "127.0.0.1", "", "").text();
+    let page = s.admin("GET", "/", "", "").text();
     let script = page.split("<script>").nth(1).expect("inline script");
     // Names reach the page only as text: no HTML parsing of data, no inline handlers.
     for sink in [
@@ -373,15 +343,14 @@ fn page_path(dir: &TempDir, page: &str) -> std::path::PathBuf {
 /// A config whose routes take a long time to validate and compile (debug build):
 /// many regex routes to the `api` pool, plus `marker` as the last route's name.
 fn slow_config(o: &Origins, routes: usize, marker: &str) -> String {
-    let mut c = base(o, None);
-    for i in 0..routes {
-        c.push_str(&format!(
-            "[[route]]\nname = \"r{i}\"\npool = \"api\"\n[route.match]\npath_regex = \"^/r{i}/(a|b|c)+[0-9]{{2,5}}\\\\.m3u8$\"\n"
-        ));
-    }
-    c + &format!(
-        "[[route]]\nname = \"{marker}\"\npool = \"api\"\n[route.match]\npath_prefix = \"/never/\"\n"
-    )
+    (0..routes)
+        .fold(base_config(o, None), |c, i| {
+            c.route(&format!("r{i}"), "api", |m| {
+                m.path_regex(&format!(r"^/r{i}/(a|b|c)+[0-9]{{2,5}}\.m3u8$"))
+            })
+        })
+        .route(marker, "api", |m| m.path_prefix("/never/"))
+        .toml()
 }
 
 #[test]
@@ -396,14 +365,12 @@ fn item10_sighup_racing_put_keeps_newest() {
     s.proc.signal("HUP");
     // The reload has read the (older) file and is busy parsing it when the PUT comes.
     std::thread::sleep(Duration::from_millis(150));
-    let r = admin(&s, "PUT", "/api/v1/config", "127.0.0.1", "", &newest);
+    let r = s.admin("PUT", "/api/v1/config", "", &newest);
     assert_eq!(r.status, 200, "{}", r.text());
-    let end = Instant::now() + Duration::from_secs(8);
-    while !s.stderr().contains("config reloaded") && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(s.stderr().contains("config reloaded"), "{}", s.stderr());
-    let running = admin(&s, "GET", "/api/v1/config", "127.0.0.1", "", "").text();
+    wait_until(Duration::from_secs(8), "the reload finishes", || {
+        s.stderr().contains("config reloaded")
+    });
+    let running = s.admin("GET", "/api/v1/config", "", "").text();
     assert!(
         running.contains("newest-put") && !running.contains("old-file"),
         "the reload re-applied the older text over the PUT"
@@ -421,14 +388,7 @@ fn item10_worker_catches_up_missed_generation() {
     let s = Sluice::start(&base(&o, None));
     // Generation 2 takes the (single) worker a long while to build; meanwhile the
     // control plane sends it well over a bounded channel's worth of messages.
-    let r = admin(
-        &s,
-        "PUT",
-        "/api/v1/config",
-        "127.0.0.1",
-        "",
-        &slow_config(&o, 2000, "slow"),
-    );
+    let r = s.admin("PUT", "/api/v1/config", "", &slow_config(&o, 2000, "slow"));
     assert_eq!(r.status, 200, "{}", r.text());
     let admin_addr = s.admin;
     let a1 = o.addr("a1");
@@ -449,31 +409,18 @@ fn item10_worker_catches_up_missed_generation() {
         f.join().expect("flood");
     }
     // Generation 3 arrives while the worker is still busy with 2.
-    let r = admin(
-        &s,
+    let r = s.admin(
         "PUT",
         "/api/v1/config",
-        "127.0.0.1",
         "",
         &with_live_route(&o, None, "live"),
     );
     assert_eq!((r.status, r.text().as_str()), (200, "{\"generation\":3}"));
-    let end = Instant::now() + Duration::from_secs(6);
-    let mut origin = None;
-    while Instant::now() < end {
-        origin = get(s.addr, "/live/x")
-            .header("x-origin")
-            .map(str::to_string);
-        if origin.as_deref() == Some("l1") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(
-        origin.as_deref(),
-        Some("l1"),
-        "the worker never applied generation 3"
+    wait_until(
+        Duration::from_secs(6),
+        "the worker applies generation 3 (routes /live/ to l1)",
+        || get(s.addr, "/live/x").header("x-origin") == Some("l1"),
     );
-    let st = admin(&s, "GET", "/api/v1/status", "127.0.0.1", "", "").text();
+    let st = s.status("");
     assert!(st.contains("\"worker_generations\":[3]"), "{st}");
 }

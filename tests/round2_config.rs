@@ -11,22 +11,13 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::client::get;
-use common::{Origins, Proc, Sluice, TempDir};
+use common::config::SluiceConfig;
+use common::{Origins, Proc, Sluice, TempDir, server_field, wait_until};
 
 /// Run `sluice check -c FILE` on `config`; (exit code, stdout + stderr).
 fn check(config: &str) -> (i32, String) {
-    let dir = TempDir::new();
-    let path = dir.0.join("config.toml");
-    std::fs::write(&path, config).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("check")
-        .arg("-c")
-        .arg(&path)
-        .output()
-        .expect("run sluice check");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
+    let c = common::check(config);
+    (c.code, c.stdout + &c.stderr)
 }
 
 /// Start `sluice -c FILE` on a config it must refuse; (exit code, stderr).
@@ -52,29 +43,24 @@ fn start_refused(config: &str) -> (i32, String) {
     (code, log)
 }
 
-/// Loopback server section (one worker) with `timeouts` lines, and one pool `p` on
-/// `origin` with `pool` lines and `tables` after it.
-fn config(server: &str, timeouts: &str, origin: &str, pool: &str, tables: &str) -> String {
-    format!(
-        "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 1\npin_cores = false\n{server}\n\
-         [server.timeouts]\n{timeouts}\n[admin]\nlisten = \"127.0.0.1:0\"\n\
-         [[pool]]\nname = \"p\"\nservers = [\"{origin}\"]\n{pool}\n{tables}\n\
-         [default]\npool = \"p\"\n"
-    )
+/// One pool `p` on `origin` (the default); nothing listens on the origin of
+/// `check`-only configs.
+fn one_pool(origin: &str) -> SluiceConfig {
+    Sluice::builder()
+        .pool("p", |p| p.server(origin))
+        .default_pool("p")
 }
+
+const NOWHERE: &str = "127.0.0.1:9";
 
 #[test]
 fn item9_huge_duration_is_a_config_error_naming_the_key() {
     // "9999999999999h" passed `sluice check` at 1b5d9aa; as upstream_connect it made
     // monoio's timer panic in the worker on the first request.
     for key in ["client_idle", "upstream_connect"] {
-        let text = config(
-            "",
-            &format!("{key} = \"9999999999999h\""),
-            "127.0.0.1:9",
-            "",
-            "",
-        );
+        let text = one_pool(NOWHERE)
+            .timeouts(|t| t.raw(&format!("{key} = \"9999999999999h\"")))
+            .toml();
         let want = format!("server.timeouts.{key}: \"9999999999999h\" is longer than 365 days");
         let (code, out) = check(&text);
         assert_eq!(code, 1, "sluice check accepted {key}:\n{out}");
@@ -86,14 +72,17 @@ fn item9_huge_duration_is_a_config_error_naming_the_key() {
     }
     // Every other duration key too, all reported at once, including values that
     // overflow when multiplied out to seconds or nanoseconds.
-    let text = config(
-        "shutdown_timeout = \"18446744073709551615s\"",
-        "client_header = \"366d\"",
-        "127.0.0.1:9",
-        "queue_timeout = \"99999999999999999999h\"",
-        "[pool.health]\ninterval = \"8761h\"\ntimeout = \"9999999999999h\"\n\
-         [pool.passive]\neject_for = \"31536001s\"\n",
-    );
+    let text = Sluice::builder()
+        .shutdown_timeout("18446744073709551615s")
+        .timeouts(|t| t.client_header("366d"))
+        .pool("p", |p| {
+            p.server(NOWHERE)
+                .queue_timeout("99999999999999999999h")
+                .health(|h| h.interval("8761h").timeout("9999999999999h"))
+                .passive(|p| p.eject_for("31536001s"))
+        })
+        .default_pool("p")
+        .toml();
     let (code, out) = check(&text);
     assert_eq!(code, 1, "{out}");
     for key in [
@@ -114,15 +103,7 @@ fn item9_huge_duration_is_a_config_error_naming_the_key() {
 
 #[test]
 fn item9_max_headers_above_capacity_is_an_error() {
-    let with = |n: i64| {
-        config(
-            &format!("[server.limits]\nmax_headers = {n}"),
-            "",
-            "127.0.0.1:9",
-            "",
-            "",
-        )
-    };
+    let with = |n: i64| one_pool(NOWHERE).limits(|l| l.max_headers(n)).toml();
     // At 1b5d9aa anything up to 1000 was accepted and silently capped at 100.
     for n in [101, 1000] {
         let (code, out) = check(&with(n));
@@ -147,20 +128,30 @@ fn item9_max_headers_above_capacity_is_an_error() {
 #[test]
 fn item9_duration_at_365_days_is_accepted_and_runs() {
     let o = Origins::start(&["api=127.0.0.1:0,name=a"]);
-    let text = config(
-        "shutdown_timeout = \"365d\"",
-        "client_header = \"8760h\"\nclient_idle = \"365d\"\nupstream_connect = \"8760h\"\n\
-         upstream_response = \"365d\"\nupstream_idle = \"525600m\"",
-        &o.addr("a").to_string(),
-        "queue_timeout = \"365d\"",
-        "[pool.health]\npath = \"/\"\ninterval = \"365d\"\ntimeout = \"8760h\"\nrise = 1\n\
-         [pool.passive]\nconsecutive_failures = 1\neject_for = \"365d\"\n",
-    );
+    let text = Sluice::builder()
+        .shutdown_timeout("365d")
+        .timeouts(|t| {
+            t.client_header("8760h")
+                .client_idle("365d")
+                .upstream_connect("8760h")
+                .upstream_response("365d")
+                .upstream_idle("525600m")
+        })
+        .pool("p", |p| {
+            p.server(o.addr("a"))
+                .queue_timeout("365d")
+                .health(|h| h.path("/").interval("365d").timeout("8760h").rise(1))
+                .passive(|p| p.consecutive_failures(1).eject_for("365d"))
+        })
+        .default_pool("p")
+        .toml();
     let (code, out) = check(&text);
     assert_eq!(code, 0, "{out}");
     let mut s = Sluice::start(&text);
     // The health thread has checked (interval 365 d: one check, then a long sleep).
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until(Duration::from_secs(5), "the first health check", || {
+        server_field(&s.status(""), o.addr("a"), "last_check") != "null"
+    });
     for _ in 0..3 {
         assert_eq!(get(s.addr, "/x").status, 200, "{}", s.stderr());
     }
@@ -178,24 +169,23 @@ fn item9_duration_at_365_days_is_accepted_and_runs() {
 #[test]
 fn item9_reload_with_huge_duration_is_refused() {
     let o = Origins::start(&["api=127.0.0.1:0,name=a"]);
-    let origin = o.addr("a").to_string();
     // No idle upstream connections: every request connects, under upstream_connect
     // (which, applied at 1b5d9aa, made monoio's timer panic in the worker).
-    let no_idle = "max_idle_per_server = 0";
-    let s = Sluice::start(&config("", "", &origin, no_idle, ""));
+    let no_idle = Sluice::builder()
+        .pool("p", |p| p.server(o.addr("a")).max_idle(0))
+        .default_pool("p");
+    let s = no_idle.start();
     assert_eq!(get(s.addr, "/x").status, 200);
     // Keep the bound port so the reload changes nothing but the timeout.
-    let bad = config(
-        "",
-        "upstream_connect = \"9999999999999h\"",
-        &origin,
-        no_idle,
-        "",
-    )
-    .replace("127.0.0.1:0\"]", &format!("127.0.0.1:{}\"]", s.addr.port()));
+    let bad = no_idle
+        .listen(s.addr)
+        .timeouts(|t| t.upstream_connect("9999999999999h"))
+        .toml();
     std::fs::write(&s.config_path, bad).unwrap();
     s.proc.signal("HUP");
-    std::thread::sleep(Duration::from_millis(400));
+    wait_until(Duration::from_secs(5), "the reload is refused", || {
+        s.stderr().contains("reload refused")
+    });
     for _ in 0..3 {
         assert_eq!(get(s.addr, "/x").status, 200, "{}", s.stderr());
     }
@@ -212,20 +202,25 @@ fn item9_reload_with_huge_duration_is_refused() {
 
 #[test]
 fn item9_other_numeric_bounds_are_config_errors_reported_together() {
-    let ring: Vec<String> = (1..=11)
-        .map(|p| format!("{{ addr = \"127.0.0.1:{p}\", weight = 1000 }}"))
-        .collect();
-    let text = format!(
-        "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 5000\n\
-         [server.limits]\nmax_header_bytes = \"10GiB\"\nmax_body = \"99999999999999GiB\"\n\
-         [[pool]]\nname = \"api\"\nservers = [\"127.0.0.1:1\"]\nmax_queue = -1\n\
-         max_conns_per_server = 0\nretries = 6\n\
-         [pool.health]\ninterval = \"1ms\"\nrise = 0\n\
-         [pool.passive]\nconsecutive_failures = 0\neject_for = \"0\"\n\
-         [[pool]]\nname = \"hash\"\nbalance = \"consistent_hash\"\nhash_balance_factor = nan\n\
-         servers = [{}]\n",
-        ring.join(", ")
-    );
+    let text = Sluice::builder()
+        .workers(5000)
+        .limits(|l| l.max_header_bytes("10GiB").max_body("99999999999999GiB"))
+        .pool("api", |p| {
+            p.server("127.0.0.1:1")
+                .max_queue(-1)
+                .max_conns(0)
+                .retries(6)
+                .health(|h| h.interval("1ms").rise(0))
+                .passive(|p| p.consecutive_failures(0).eject_for("0"))
+        })
+        .pool("hash", |p| {
+            (1..=11).fold(
+                p.balance("consistent_hash")
+                    .raw("hash_balance_factor = nan"),
+                |p, port| p.weighted(format!("127.0.0.1:{port}"), 1000),
+            )
+        })
+        .toml();
     let (code, out) = check(&text);
     assert_eq!(code, 1, "{out}");
     for want in [
@@ -248,7 +243,10 @@ fn item9_other_numeric_bounds_are_config_errors_reported_together() {
         );
     }
     // max_queue is a pool key: 0 (never wait) is accepted.
-    let (code, out) =
-        check("[[pool]]\nname = \"api\"\nservers = [\"127.0.0.1:1\"]\nmax_queue = 0\n");
+    let (code, out) = check(
+        &Sluice::builder()
+            .pool("api", |p| p.server("127.0.0.1:1").max_queue(0))
+            .toml(),
+    );
     assert_eq!(code, 0, "{out}");
 }

@@ -10,18 +10,25 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::client::{Conn, request};
+use common::config::{Pool, SluiceConfig};
 use common::raw::{Action, RawBackend};
-use common::{Origins, Sluice, server_section};
+use common::{Origins, Sluice, server_field, wait_until};
 
-/// A one-pool config: `servers` (TOML array items), `pool_extra` lines in the pool,
-/// `server_extra` lines in `[server]`.
-fn pool_config(servers: &[SocketAddr], pool_extra: &str, server_extra: &str) -> String {
-    let list: Vec<String> = servers.iter().map(|a| format!("\"{a}\"")).collect();
-    server_section(1).replace("[server]\n", &format!("[server]\n{server_extra}"))
-        + &format!(
-            "[[pool]]\nname = \"p\"\nservers = [{}]\n{pool_extra}[default]\npool = \"p\"\n",
-            list.join(", ")
-        )
+/// One pool `p` (the default) on `servers`, set up further by `pool`.
+fn pool_config(servers: &[SocketAddr], pool: impl FnOnce(Pool) -> Pool) -> SluiceConfig {
+    Sluice::builder()
+        .pool("p", |p| pool(p.servers(servers)))
+        .default_pool("p")
+}
+
+/// Wait until `server` has `n` requests in flight (holds `n` slots), per the admin
+/// status.
+fn wait_in_flight(s: &Sluice, server: SocketAddr, n: u32) {
+    wait_until(
+        Duration::from_secs(5),
+        &format!("{server} has {n} in flight"),
+        || server_field(&s.status(""), server, "in_flight") == n.to_string(),
+    );
 }
 
 fn send_get(
@@ -64,7 +71,7 @@ fn item4_a_post_whose_reused_connection_closes_after_the_write_is_sent_once_and_
             Action::Reply(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec())
         }
     });
-    let s = Sluice::start(&pool_config(&[backend.addr], "", ""));
+    let s = pool_config(&[backend.addr], |p| p).start();
     let mut c = Conn::open(s.addr);
     c.send(b"GET /warm HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(c.read_response(false).expect("warm-up").status, 200);
@@ -83,14 +90,14 @@ fn item4_a_post_whose_reused_connection_closes_after_the_write_is_sent_once_and_
 #[test]
 fn item5_past_max_queue_a_request_gets_503_at_once() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&pool_config(
-        &[o.addr("o")],
-        "max_conns_per_server = 1\nmax_queue = 1\nqueue_timeout = \"5s\"\n",
-        "",
-    ));
+    let s = pool_config(&[o.addr("o")], |p| {
+        p.max_conns(1).max_queue(1).queue_timeout("5s")
+    })
+    .start();
     let holder = send_get(s.addr, "/hold", "x-origin-delay: 1500ms\r\n");
-    std::thread::sleep(Duration::from_millis(300));
+    wait_in_flight(&s, o.addr("o"), 1);
     let queued = send_get(s.addr, "/queued", "");
+    // Let it join the queue (the queue's length is not observable from outside).
     std::thread::sleep(Duration::from_millis(300));
     let (status, err, took) = send_get(s.addr, "/refused", "").join().expect("client");
     assert_eq!((status, err.as_str()), (503, "queue_full"));
@@ -106,23 +113,19 @@ fn item5_past_max_queue_a_request_gets_503_at_once() {
 #[test]
 fn item5_waiting_requests_sleep_without_cpu_and_are_served_in_arrival_order() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(
-        &pool_config(
-            &[o.addr("o")],
-            "max_conns_per_server = 1\nqueue_timeout = \"10s\"\n",
-            "",
-        )
-        .replace("upstream_response = \"2s\"", "upstream_response = \"10s\""),
-    );
+    let s = pool_config(&[o.addr("o")], |p| p.max_conns(1).queue_timeout("10s"))
+        .timeouts(|t| t.upstream_response("10s"))
+        .start();
     let pid = s.proc.child.id();
     let holder = send_get(s.addr, "/hold", "x-origin-delay: 3s\r\n");
-    std::thread::sleep(Duration::from_millis(300));
+    wait_in_flight(&s, o.addr("o"), 1);
     // Twenty in a known order, then 280 more: 300 requests wait for the one slot.
     let mut ordered = Vec::new();
     for i in 0..20 {
         let mut c = Conn::open(s.addr);
         c.send(format!("GET /q{i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes());
         ordered.push(c);
+        // The scenario: a known arrival order.
         std::thread::sleep(Duration::from_millis(10));
     }
     let mut rest = Vec::new();
@@ -131,6 +134,8 @@ fn item5_waiting_requests_sleep_without_cpu_and_are_served_in_arrival_order() {
         c.send(format!("GET /r{i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes());
         rest.push(c);
     }
+    // Let them all join the queue (its length is not observable from outside), then
+    // the scenario: 1.5 s of waiting, measured.
     std::thread::sleep(Duration::from_millis(300));
     let before = cpu_ticks(pid);
     std::thread::sleep(Duration::from_millis(1500));
@@ -141,14 +146,11 @@ fn item5_waiting_requests_sleep_without_cpu_and_are_served_in_arrival_order() {
     );
     assert_eq!(holder.join().expect("holder").0, 200);
     // Served one at a time on the one upstream connection, oldest first.
-    let mut last = 0u32;
+    let mut last = 0;
     for (i, c) in ordered.iter_mut().enumerate() {
         let r = c.read_response(false).expect("answer");
         assert_eq!(r.status, 200, "request {i}");
-        let n: u32 = r
-            .header("x-origin-req")
-            .and_then(|v| v.parse().ok())
-            .expect("x-origin-req");
+        let n = r.header_num("x-origin-req");
         assert!(
             n > last,
             "request {i} was served out of order ({n} after {last})"
@@ -172,7 +174,7 @@ fn item6_other_upgrade_tokens_such_as_h2c_are_stripped_and_never_get_101() {
             Action::Reply(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain".to_vec())
         }
     });
-    let s = Sluice::start(&pool_config(&[backend.addr], "", ""));
+    let s = pool_config(&[backend.addr], |p| p).start();
     let r = request(
         s.addr,
         "GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
@@ -204,11 +206,7 @@ fn echo(c: &mut Conn, msg: &[u8]) -> std::io::Result<()> {
 #[test]
 fn item6_a_tunnel_holds_its_server_slot_until_it_closes() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&pool_config(
-        &[o.addr("o")],
-        "max_conns_per_server = 1\nqueue_timeout = \"300ms\"\n",
-        "",
-    ));
+    let s = pool_config(&[o.addr("o")], |p| p.max_conns(1).queue_timeout("300ms")).start();
     let mut tunnel = open_tunnel(s.addr);
     echo(&mut tunnel, b"hello").expect("echo");
     let (status, err, _) = send_get(s.addr, "/while-tunnelled", "")
@@ -216,7 +214,7 @@ fn item6_a_tunnel_holds_its_server_slot_until_it_closes() {
         .expect("client");
     assert_eq!((status, err.as_str()), (503, "queue_timeout"));
     drop(tunnel);
-    std::thread::sleep(Duration::from_millis(200));
+    wait_in_flight(&s, o.addr("o"), 0);
     let (status, _, _) = send_get(s.addr, "/after", "").join().expect("client");
     assert_eq!(status, 200, "the slot came back when the tunnel closed");
 }
@@ -224,15 +222,15 @@ fn item6_a_tunnel_holds_its_server_slot_until_it_closes() {
 #[test]
 fn item6_sigterm_lets_an_open_tunnel_finish_like_a_request() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let mut s = Sluice::start(&pool_config(
-        &[o.addr("o")],
-        "",
-        "shutdown_timeout = \"10s\"\n",
-    ));
+    let mut s = pool_config(&[o.addr("o")], |p| p)
+        .shutdown_timeout("10s")
+        .start();
     let mut tunnel = open_tunnel(s.addr);
     echo(&mut tunnel, b"before").expect("echo");
     s.proc.signal("TERM");
-    std::thread::sleep(Duration::from_millis(400));
+    wait_until(Duration::from_secs(5), "sluice stops accepting", || {
+        TcpStream::connect(s.addr).is_err()
+    });
     echo(&mut tunnel, b"after SIGTERM").expect("the tunnel still carries bytes while draining");
     let closed_at = Instant::now();
     drop(tunnel);
@@ -244,7 +242,7 @@ fn item6_sigterm_lets_an_open_tunnel_finish_like_a_request() {
 #[test]
 fn item7_a_client_pipelining_without_reading_does_not_grow_memory() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&pool_config(&[o.addr("o")], "", ""));
+    let s = pool_config(&[o.addr("o")], |p| p).start();
     let pid = s.proc.child.id();
     assert_eq!(
         request(
@@ -274,6 +272,7 @@ fn item7_a_client_pipelining_without_reading_does_not_grow_memory() {
                 if since.elapsed() > Duration::from_secs(1) {
                     break;
                 }
+                // (Waiting for sluice to take more: the scenario.)
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(e) => panic!("send: {e}"),
@@ -285,7 +284,10 @@ fn item7_a_client_pipelining_without_reading_does_not_grow_memory() {
         "sluice grew by {grown} KiB while {} requests were pipelined unread",
         sent / req.len()
     );
-    // Every request is still answered, in order, once the client reads.
+    // Every request is still answered, in order, once the client reads. (Blocking
+    // again first: `reader` is a dup of `c` and shares its O_NONBLOCK, so a reader
+    // started before this could see WouldBlock and stop counting early.)
+    c.set_nonblocking(false).expect("blocking");
     let requests = sent.div_ceil(req.len());
     let counter = std::thread::spawn(move || {
         let mut reader = reader;
@@ -307,7 +309,6 @@ fn item7_a_client_pipelining_without_reading_does_not_grow_memory() {
         }
         seen
     });
-    c.set_nonblocking(false).expect("blocking");
     let at = sent % req.len();
     if at != 0 {
         (&c).write_all(&req[at..]).expect("finish the last request");
@@ -321,11 +322,10 @@ fn item10_retries_never_pick_a_tried_server_again_in_a_pool_of_70() {
         .map(|_| RawBackend::start(|_, _| Action::Close))
         .collect();
     let addrs: Vec<SocketAddr> = backends.iter().map(|b| b.addr).collect();
-    let s = Sluice::start(&pool_config(
-        &addrs,
-        "balance = \"consistent_hash\"\nhash_on = \"path\"\nretries = 5\n",
-        "",
-    ));
+    let s = pool_config(&addrs, |p| {
+        p.balance("consistent_hash").hash_on("path").retries(5)
+    })
+    .start();
     for k in 0..40 {
         let before: Vec<usize> = backends.iter().map(RawBackend::connections).collect();
         let r = request(
@@ -333,7 +333,17 @@ fn item10_retries_never_pick_a_tried_server_again_in_a_pool_of_70() {
             &format!("GET /key{k} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
         );
         assert_eq!(r.status, 502, "key {k}");
-        std::thread::sleep(Duration::from_millis(20));
+        // The backends count a connection when their accept thread gets to it.
+        let tried = || {
+            backends
+                .iter()
+                .zip(&before)
+                .map(|(b, n)| b.connections() - n)
+                .sum::<usize>()
+        };
+        wait_until(Duration::from_secs(5), "the backends saw six tries", || {
+            tried() >= 6
+        });
         let tries: Vec<(usize, usize)> = backends
             .iter()
             .enumerate()
@@ -366,11 +376,7 @@ fn eight_origins() -> (Origins, Vec<SocketAddr>) {
 #[test]
 fn item10_consistent_hash_on_host_ignores_case() {
     let (_origins, addrs) = eight_origins();
-    let s = Sluice::start(&pool_config(
-        &addrs,
-        "balance = \"consistent_hash\"\nhash_on = \"host\"\n",
-        "",
-    ));
+    let s = pool_config(&addrs, |p| p.balance("consistent_hash").hash_on("host")).start();
     let origin_for = |host: &str| {
         let r = request(
             s.addr,
@@ -395,15 +401,12 @@ fn item10_consistent_hash_on_host_ignores_case() {
 #[test]
 fn item10_ipv4_mapped_clients_are_forwarded_and_hashed_as_ipv4() {
     let (_origins, addrs) = eight_origins();
-    let config = pool_config(
-        &addrs,
-        "balance = \"consistent_hash\"\nhash_on = \"client_ip\"\n",
-        "",
-    );
-    let plain = Sluice::start(&config);
+    let config = pool_config(&addrs, |p| {
+        p.balance("consistent_hash").hash_on("client_ip")
+    });
+    let plain = config.start();
     // A dual-stack listener sees the same client as ::ffff:127.0.0.1.
-    let dual =
-        Sluice::start(&config.replacen("listen = [\"127.0.0.1:0\"]", "listen = [\"[::]:0\"]", 1));
+    let dual = config.listen("[::]:0").start();
     let dual_v4: SocketAddr = format!("127.0.0.1:{}", dual.addr.port())
         .parse()
         .expect("addr");

@@ -6,29 +6,19 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::client::{Conn, get, request};
+use common::client::{Conn, assert_status, exchange, get, request};
+use common::config::SluiceConfig;
 use common::raw::{Action, RawBackend};
-use common::{Origins, Sluice, server_section};
+use common::{Origins, Sluice, wait_until};
 
-fn config_for(server: std::net::SocketAddr, extra_server: &str) -> String {
-    let mut c = server_section(1);
-    c.push_str(extra_server);
-    c.push_str(&format!(
-        "[[pool]]\nname = \"p\"\nservers = [\"{server}\"]\n[default]\npool = \"p\"\n"
-    ));
-    c
-}
-
-/// Send `bytes` on a fresh connection: the status answered and whether sluice then
-/// closed the connection.
-fn status_and_close(s: &Sluice, bytes: &[u8]) -> (u16, bool) {
-    let mut c = Conn::open(s.addr);
-    c.send(bytes);
-    let r = c.read_response(false).expect("an answer");
-    (r.status, c.is_closed())
+/// One pool `p` on `server`, the default.
+fn config_for(server: SocketAddr) -> SluiceConfig {
+    Sluice::builder()
+        .pool("p", |p| p.server(server))
+        .default_pool("p")
 }
 
 /// The origin has seen no request yet: the next one is its connection 1, request 1.
@@ -59,8 +49,8 @@ fn item1_connection_naming_a_framing_header_is_400_and_nothing_reaches_the_origi
     ];
     for (what, bytes) in vectors {
         let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-        let s = Sluice::start(&config_for(o.addr("o"), ""));
-        assert_eq!(status_and_close(&s, bytes), (400, true), "{what}");
+        let s = config_for(o.addr("o")).start();
+        assert_eq!(exchange(s.addr, bytes), (400, true), "{what}");
         assert_origin_untouched(&s, what);
     }
 }
@@ -68,10 +58,8 @@ fn item1_connection_naming_a_framing_header_is_400_and_nothing_reaches_the_origi
 /// A backend that answers every request with `response`: the client must get a 502.
 fn assert_response_refused(response: &'static [u8]) {
     let backend = RawBackend::start(move |_, _| Action::Reply(response.to_vec()));
-    let s = Sluice::start(&config_for(backend.addr, ""));
-    let r = get(s.addr, "/a");
-    assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(response));
-    assert_eq!(r.header("x-sluice-error"), Some("upstream_bad_response"));
+    let s = config_for(backend.addr).start();
+    assert_status(&get(s.addr, "/a"), 502, "upstream_bad_response");
 }
 
 #[test]
@@ -84,7 +72,7 @@ fn item1_a_response_whose_connection_names_its_framing_is_502() {
 #[test]
 fn item2_absolute_form_authority_is_the_forwarded_host() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&config_for(o.addr("o"), ""));
+    let s = config_for(o.addr("o")).start();
     // HTTP/1.0 without Host: the authority alone names the host.
     let r = request(s.addr, "GET http://media.example:8080/x HTTP/1.0\r\n\r\n");
     assert_eq!(r.status, 200);
@@ -109,7 +97,7 @@ fn item2_absolute_form_authority_is_the_forwarded_host() {
 #[test]
 fn item2_host_mismatch_duplicate_or_invalid_is_400_and_nothing_reaches_the_origin() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&config_for(o.addr("o"), ""));
+    let s = config_for(o.addr("o")).start();
     let vectors: &[(&str, &[u8])] = &[
         (
             "authority disagrees with Host",
@@ -135,7 +123,7 @@ fn item2_host_mismatch_duplicate_or_invalid_is_400_and_nothing_reaches_the_origi
         ),
     ];
     for (what, bytes) in vectors {
-        assert_eq!(status_and_close(&s, bytes), (400, true), "{what}");
+        assert_eq!(exchange(s.addr, bytes), (400, true), "{what}");
     }
     assert_origin_untouched(&s, "bad Host");
 }
@@ -145,10 +133,9 @@ fn item3_chunked_body_over_max_body_is_413_and_no_more_than_the_limit_is_forward
     let backend = RawBackend::start(|_, _| {
         Action::Reply(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec())
     });
-    let limits = "[server.limits]\nmax_body = \"1KiB\"\n";
-    let s = Sluice::start(
-        &config_for(backend.addr, "").replace("[admin]", &format!("{limits}[admin]")),
-    );
+    let s = config_for(backend.addr)
+        .limits(|l| l.max_body("1KiB"))
+        .start();
     // Within the limit: forwarded.
     let small = format!("400\r\n{}\r\n0\r\n\r\n", "a".repeat(1024));
     let mut c = Conn::open(s.addr);
@@ -157,8 +144,8 @@ fn item3_chunked_body_over_max_body_is_413_and_no_more_than_the_limit_is_forward
     assert_eq!(c.read_response(false).expect("answer").status, 200);
     // Over it, in one go (buffered before anything is sent upstream).
     let big = format!("401\r\n{}\r\n0\r\n\r\n", "b".repeat(1025));
-    let (status, closed) = status_and_close(
-        &s,
+    let (status, closed) = exchange(
+        s.addr,
         format!("POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{big}")
             .as_bytes(),
     );
@@ -167,11 +154,17 @@ fn item3_chunked_body_over_max_body_is_413_and_no_more_than_the_limit_is_forward
     let mut c = Conn::open(s.addr);
     c.send(b"POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
     c.send(format!("258\r\n{}\r\n", "c".repeat(600)).as_bytes());
-    std::thread::sleep(Duration::from_millis(200));
+    wait_until(
+        Duration::from_secs(5),
+        "the first chunk reaches the backend",
+        || backend.all_text().contains(&"c".repeat(600)),
+    );
     c.send(format!("258\r\n{}\r\n0\r\n\r\n", "d".repeat(600)).as_bytes());
-    let r = c.read_response(false).expect("answer");
-    assert_eq!(r.status, 413);
-    assert_eq!(r.header("x-sluice-error"), Some("body_too_large"));
+    assert_status(
+        &c.read_response(false).expect("answer"),
+        413,
+        "body_too_large",
+    );
     let seen = backend.all_text();
     assert!(
         !seen.contains("bbbb"),
@@ -197,7 +190,7 @@ fn item10_a_response_with_both_content_length_and_chunked_is_502() {
 #[test]
 fn item10_chunk_extensions_and_trailers_are_capped_in_total() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&config_for(o.addr("o"), ""));
+    let s = config_for(o.addr("o")).start();
     // Each line is under the per-line cap; together they are far over the body cap.
     let ext = "e".repeat(1000);
     let mut many_extensions = String::new();
@@ -211,8 +204,8 @@ fn item10_chunk_extensions_and_trailers_are_capped_in_total() {
     }
     many_trailers.push_str("\r\n");
     for (what, body) in [("extensions", many_extensions), ("trailers", many_trailers)] {
-        let (status, closed) = status_and_close(
-            &s,
+        let (status, closed) = exchange(
+            s.addr,
             format!(
                 "POST /echo-body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
             )
@@ -225,14 +218,13 @@ fn item10_chunk_extensions_and_trailers_are_capped_in_total() {
 #[test]
 fn item10_the_first_head_must_arrive_within_client_header_of_accept() {
     let o = Origins::start(&["api=127.0.0.1:0,name=o"]);
-    let s = Sluice::start(&config_for(o.addr("o"), "").replace(
-        "[server.timeouts]\n",
-        "[server.timeouts]\nclient_header = \"1s\"\n",
-    ));
+    let s = config_for(o.addr("o"))
+        .timeouts(|t| t.client_header("1s"))
+        .start();
     let started = Instant::now();
     let mut c = TcpStream::connect(s.addr).expect("connect");
     c.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    // Silent for most of the allowance, then a head that never completes.
+    // The scenario: silent for most of the allowance, then a head that never completes.
     std::thread::sleep(Duration::from_millis(700));
     c.write_all(b"GET / HTTP/1.1\r\n").expect("send");
     let mut answer = Vec::new();

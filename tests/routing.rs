@@ -4,107 +4,34 @@
 
 mod common;
 
-use common::client::{Response, request};
-use common::{Origins, Sluice, server_section};
+use common::client::{Response, assert_status, request};
+use common::config::SluiceConfig;
+use common::{Origins, Sluice};
 
 const POOLS: [&str; 16] = [
     "host", "exact", "suffix", "regex", "methods", "header", "cookie", "query", "ua", "hls",
     "dash", "segment", "range", "prefix", "first", "default",
 ];
 
-fn routes() -> &'static str {
-    r#"
-[[route]]
-name = "host"
-pool = "host"
-[route.match]
-host = "*.tenant.example"
-
-[[route]]
-name = "exact"
-pool = "exact"
-[route.match]
-path_exact = "/exact"
-
-[[route]]
-name = "suffix"
-pool = "suffix"
-[route.match]
-path_suffix = [".json", ".xml"]
-
-[[route]]
-name = "regex"
-pool = "regex"
-[route.match]
-path_regex = "^/re/[0-9]+$"
-
-[[route]]
-name = "methods"
-pool = "methods"
-[route.match]
-methods = ["DELETE"]
-
-[[route]]
-name = "header"
-pool = "header"
-[route.match]
-header = { name = "x-tier", value = "gold" }
-
-[[route]]
-name = "cookie"
-pool = "cookie"
-[route.match]
-cookie = { name = "plan", value = "premium" }
-
-[[route]]
-name = "query"
-pool = "query"
-[route.match]
-query = { name = "quality", value = "4k" }
-
-[[route]]
-name = "ua"
-pool = "ua"
-[route.match]
-user_agent = "(?i)exoplayer"
-
-[[route]]
-name = "segment"
-pool = "segment"
-[route.match]
-preset = "media_segment"
-path_prefix = "/seg/"
-
-[[route]]
-name = "hls"
-pool = "hls"
-[route.match]
-preset = "hls"
-
-[[route]]
-name = "dash"
-pool = "dash"
-[route.match]
-preset = "dash"
-
-[[route]]
-name = "range"
-pool = "range"
-[route.match]
-preset = "range_download"
-
-[[route]]
-name = "first"
-pool = "first"
-[route.match]
-path_prefix = "/api/first"
-
-[[route]]
-name = "prefix"
-pool = "prefix"
-[route.match]
-path_prefix = "/api/"
-"#
+/// Every match kind and preset, each route to the pool of its name, in this order.
+fn routes(c: SluiceConfig) -> SluiceConfig {
+    c.route("host", "host", |m| m.host("*.tenant.example"))
+        .route("exact", "exact", |m| m.path_exact("/exact"))
+        .route("suffix", "suffix", |m| m.path_suffix(&[".json", ".xml"]))
+        .route("regex", "regex", |m| m.path_regex("^/re/[0-9]+$"))
+        .route("methods", "methods", |m| m.methods(&["DELETE"]))
+        .route("header", "header", |m| m.header("x-tier", "gold"))
+        .route("cookie", "cookie", |m| m.cookie("plan", "premium"))
+        .route("query", "query", |m| m.query("quality", "4k"))
+        .route("ua", "ua", |m| m.user_agent("(?i)exoplayer"))
+        .route("segment", "segment", |m| {
+            m.preset("media_segment").path_prefix("/seg/")
+        })
+        .route("hls", "hls", |m| m.preset("hls"))
+        .route("dash", "dash", |m| m.preset("dash"))
+        .route("range", "range", |m| m.preset("range_download"))
+        .route("first", "first", |m| m.path_prefix("/api/first"))
+        .route("prefix", "prefix", |m| m.path_prefix("/api/"))
 }
 
 fn start(with_default: bool) -> (Origins, Sluice) {
@@ -114,23 +41,16 @@ fn start(with_default: bool) -> (Origins, Sluice) {
         .collect();
     let spec_refs: Vec<&str> = specs.iter().map(String::as_str).collect();
     let origins = Origins::start(&spec_refs);
-    let mut config = server_section(1);
+    let mut config = Sluice::builder();
     for p in POOLS {
-        config.push_str(&format!(
-            "[[pool]]\nname = \"{p}\"\nservers = [\"{}\"]\n",
-            origins.addr(p)
-        ));
+        config = config.pool(p, |pool| pool.server(origins.addr(p)));
     }
-    config.push_str(routes());
+    config = routes(config);
     if with_default {
-        config.push_str("[default]\npool = \"default\"\n");
+        config = config.default_pool("default");
     }
-    let sluice = Sluice::start(&config);
+    let sluice = config.start();
     (origins, sluice)
-}
-
-fn origin_of(r: &Response) -> String {
-    r.header("x-origin").unwrap_or("<none>").to_string()
 }
 
 fn get_with(s: &Sluice, path: &str, extra: &str) -> Response {
@@ -264,7 +184,7 @@ fn every_match_kind_and_preset_routes_to_its_pool() {
             &format!("{method} {path} HTTP/1.1\r\n{host}{extra}Connection: close\r\n\r\n"),
         );
         assert_eq!(r.status, 200, "{what}: {req}");
-        assert_eq!(origin_of(&r), *want, "{what}: {req} {extra:?}");
+        assert_eq!(r.origin(), *want, "{what}: {req} {extra:?}");
     }
 }
 
@@ -272,11 +192,10 @@ fn every_match_kind_and_preset_routes_to_its_pool() {
 fn no_default_pool_answers_404_with_reason() {
     let (_o, s) = start(false);
     let r = get_with(&s, "/nothing/here", "");
-    assert_eq!(r.status, 404);
-    assert_eq!(r.header("x-sluice-error"), Some("no_route"));
+    assert_status(&r, 404, "no_route");
     assert!(!r.body.is_empty());
     // A route still works on the same instance.
-    assert_eq!(origin_of(&get_with(&s, "/exact", "")), "exact");
+    assert_eq!(get_with(&s, "/exact", "").origin(), "exact");
 }
 
 #[test]
@@ -284,7 +203,7 @@ fn the_judged_path_is_the_forwarded_path() {
     let (_o, s) = start(true);
     // Dot segments resolve before routing, and the origin receives exactly the routed path.
     let r = get_with(&s, "/live/../exact", "");
-    assert_eq!(origin_of(&r), "exact");
+    assert_eq!(r.origin(), "exact");
     assert!(r.text().contains("\"path\":\"/exact\""), "{}", r.text());
     let r = get_with(&s, "/../etc/passwd", "");
     assert_eq!(r.status, 400);

@@ -1,4 +1,5 @@
-//! A strict little HTTP/1.1 client over std sockets, for asserting exact behaviour.
+//! A strict little HTTP/1.1 client over std sockets, for asserting exact behaviour,
+//! and the assertions tests make on its responses.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -27,6 +28,37 @@ impl Response {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// A header holding a number (`x-origin-req`, `x-origin-conn`, ...); panics
+    /// showing the head when it is missing or not a number.
+    #[track_caller]
+    pub fn header_num(&self, name: &str) -> u64 {
+        self.header(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no numeric {name} in:\n{}", self.head))
+    }
+
+    /// The origin that answered (sluice-origin's `x-origin`), or `<none>`.
+    pub fn origin(&self) -> &str {
+        self.header("x-origin").unwrap_or("<none>")
+    }
+
+    /// sluice's reason for an answer of its own (`x-sluice-error`).
+    pub fn error(&self) -> Option<&str> {
+        self.header("x-sluice-error")
+    }
+}
+
+/// Assert an answer of sluice's own: its status and `x-sluice-error` reason.
+#[track_caller]
+pub fn assert_status(r: &Response, status: u16, error: &str) {
+    assert_eq!(
+        (r.status, r.error()),
+        (status, Some(error)),
+        "answer:\n{}{}",
+        r.head,
+        r.text()
+    );
 }
 
 /// A client connection with a read buffer (so pipelined answers can be read in turn).
@@ -174,6 +206,15 @@ impl Conn {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Send raw `bytes` on a fresh connection: the status answered and whether sluice
+/// then closed the connection.
+pub fn exchange(addr: SocketAddr, bytes: &[u8]) -> (u16, bool) {
+    let mut c = Conn::open(addr);
+    c.send(bytes);
+    let r = c.read_response(false).expect("an answer");
+    (r.status, c.is_closed())
 }
 
 /// One request on a fresh connection.

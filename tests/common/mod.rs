@@ -1,10 +1,13 @@
 //! Test harness: start the real `sluice` and `sluice-origin` binaries on 127.0.0.1
 //! with free ports, learn their bound addresses from the one JSON line each prints,
-//! and kill them when the guard drops. Plus a small raw HTTP/1.1 client.
+//! and kill them when the guard drops. Configs come from a builder (`config`), and
+//! tests wait for observable state with `wait_until` rather than fixed sleeps. Plus a
+//! small raw HTTP/1.1 client (`client`) and a scripted backend (`raw`).
 #![allow(clippy::disallowed_methods)] // tests block and sleep freely
 #![allow(dead_code)]
 
 pub mod client;
+pub mod config;
 pub mod raw;
 
 use std::io::{BufRead, BufReader, Read};
@@ -13,6 +16,26 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use client::{Response, request};
+use config::SluiceConfig;
+
+/// Poll `cond` every 10 ms until it holds; panic naming `what` once `timeout` has
+/// passed without it. For state that settles asynchronously (admin status, health
+/// verdicts, log lines, a released slot): the test goes on as soon as it holds.
+#[track_caller]
+pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return;
+        }
+        if start.elapsed() >= timeout {
+            panic!("timed out after {timeout:?} waiting until {what}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
 /// A child process killed (and reaped) on drop.
 pub struct Proc {
@@ -143,6 +166,32 @@ impl Drop for TempDir {
     }
 }
 
+/// What `sluice check` said of a config.
+pub struct Checked {
+    /// The exit code (-1 when killed by a signal).
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run `sluice check -c FILE` on `config` (TOML text).
+pub fn check(config: &str) -> Checked {
+    let dir = TempDir::new();
+    let path = dir.0.join("config.toml");
+    std::fs::write(&path, config).expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("check")
+        .arg("-c")
+        .arg(&path)
+        .output()
+        .expect("run sluice check");
+    Checked {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// A running `sluice` with its config file.
 pub struct Sluice {
     pub proc: Proc,
@@ -193,9 +242,63 @@ impl Sluice {
     }
 }
 
-/// `[server]` section for tests: loopback, port 0, `workers` workers.
-pub fn server_section(workers: usize) -> String {
-    format!(
-        "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = {workers}\npin_cores = false\n[server.timeouts]\nupstream_response = \"2s\"\n[admin]\nlisten = \"127.0.0.1:0\"\n"
-    )
+impl Sluice {
+    /// A config builder (see `config`): loopback, port 0, one worker.
+    pub fn builder() -> SluiceConfig {
+        SluiceConfig::new()
+    }
+
+    /// One admin API call with `Host: 127.0.0.1` on a fresh connection. `headers` are
+    /// extra lines ("Name: value\r\n" each; see `bearer`); `body` goes with a
+    /// Content-Length.
+    pub fn admin(&self, method: &str, path: &str, headers: &str, body: &str) -> Response {
+        self.admin_as("127.0.0.1", method, path, headers, body)
+    }
+
+    /// `admin` with another `Host`.
+    pub fn admin_as(
+        &self,
+        host: &str,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: &str,
+    ) -> Response {
+        request(
+            self.admin,
+            &format!(
+                "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    }
+
+    /// The `/api/v1/status` JSON text; `headers` as for `admin`.
+    pub fn status(&self, headers: &str) -> String {
+        self.admin("GET", "/api/v1/status", headers, "").text()
+    }
+}
+
+/// The `Authorization` line for an admin token.
+pub fn bearer(token: &str) -> String {
+    format!("Authorization: Bearer {token}\r\n")
+}
+
+/// The value of `key` (up to the next `,` or `}`) in the status JSON object of the
+/// server `addr`.
+pub fn server_field(status: &str, addr: SocketAddr, key: &str) -> String {
+    let at = status
+        .find(&format!("\"addr\":\"{addr}\""))
+        .unwrap_or_else(|| panic!("no server {addr} in {status}"));
+    let server = &status[at..];
+    let pat = format!("\"{key}\":");
+    let from = server
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {key} for {addr} in {status}"))
+        + pat.len();
+    server[from..]
+        .split([',', '}'])
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
