@@ -11,7 +11,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::client::Conn;
-use common::{Origins, Sluice, server_section};
+use common::{Origins, Sluice};
 
 /// Sum of every sample of `metric` (exact name, any labels) in Prometheus text.
 fn metric_sum(text: &str, metric: &str) -> f64 {
@@ -43,12 +43,11 @@ fn sixty_four_clients(workers: usize) {
     // A few milliseconds per answer keep all 64 requests in flight at once.
     let o = Origins::start(&["api=127.0.0.1:0,name=o,latency=5ms"]);
     // Shipped defaults: no max_idle_per_server.
-    let config = server_section(workers)
-        + &format!(
-            "[[pool]]\nname = \"p\"\nservers = [\"{}\"]\n[default]\npool = \"p\"\n",
-            o.addr("o")
-        );
-    let s = Sluice::start(&config);
+    let s = Sluice::builder()
+        .workers(workers as i64)
+        .pool("p", |p| p.server(o.addr("o")))
+        .default_pool("p")
+        .start();
     let addr = s.addr;
     let clients: Vec<_> = (0..64)
         .map(|i| {

@@ -4,12 +4,13 @@
 use monoio::io::{AsyncWriteRent, AsyncWriteRentExt};
 
 use super::body::{ChunkedRelay, RelayError, relay_chunked, relay_until_eof};
-use super::{NEXT, TIMEOUTS, after_body, drain, feed, pair, pattern, read_n, read_to_end};
+use super::{NEXT, after_body, drain, feed, pair, pattern, read_n, read_to_end, timeouts};
 
 const CHUNKED: &[u8] = b"5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
 
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_chunked_forwards_the_framing_verbatim_and_keeps_the_next_request() {
+    let t = super::timers();
     let (origin, mut src) = pair().await;
     let (mut dst, client) = pair().await;
     let mut rest = CHUNKED[7..].to_vec();
@@ -20,7 +21,8 @@ async fn relay_chunked_forwards_the_framing_verbatim_and_keeps_the_next_request(
         dechunk: false,
         max_data: 0,
     };
-    let (r, left) = relay_chunked(&mut src, &mut dst, CHUNKED[..7].to_vec(), how, TIMEOUTS).await;
+    let (r, left) =
+        relay_chunked(&mut src, &mut dst, CHUNKED[..7].to_vec(), how, timeouts(t)).await;
     assert_eq!(r.expect("relay"), CHUNKED.len() as u64);
     let (_client, got) = reader.await;
     assert_eq!(got, CHUNKED);
@@ -30,6 +32,7 @@ async fn relay_chunked_forwards_the_framing_verbatim_and_keeps_the_next_request(
 
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_chunked_dechunks_for_an_http10_client() {
+    let t = super::timers();
     let (origin, mut src) = pair().await;
     let (mut dst, client) = pair().await;
     let writer = feed(origin, CHUNKED.to_vec());
@@ -38,7 +41,7 @@ async fn relay_chunked_dechunks_for_an_http10_client() {
         dechunk: true,
         max_data: 0,
     };
-    let (r, left) = relay_chunked(&mut src, &mut dst, Vec::new(), how, TIMEOUTS).await;
+    let (r, left) = relay_chunked(&mut src, &mut dst, Vec::new(), how, timeouts(t)).await;
     assert_eq!(r.expect("relay"), 11, "the data bytes written");
     assert!(left.is_empty());
     let (_client, got) = reader.await;
@@ -48,6 +51,7 @@ async fn relay_chunked_dechunks_for_an_http10_client() {
 
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_chunked_over_max_data_is_too_large_and_nothing_past_the_limit_is_written() {
+    let t = super::timers();
     let limit = ChunkedRelay {
         dechunk: false,
         max_data: 1024,
@@ -60,7 +64,7 @@ async fn relay_chunked_over_max_data_is_too_large_and_nothing_past_the_limit_is_
     let (dst, mut client) = pair().await;
     let relay = monoio::spawn(async move {
         let (mut src, mut dst) = (src, dst);
-        let (r, _) = relay_chunked(&mut src, &mut dst, Vec::new(), limit, TIMEOUTS).await;
+        let (r, _) = relay_chunked(&mut src, &mut dst, Vec::new(), limit, timeouts(t)).await;
         r
     });
     let (r, _) = origin.write_all(first.clone()).await;
@@ -79,7 +83,7 @@ async fn relay_chunked_over_max_data_is_too_large_and_nothing_past_the_limit_is_
     let (mut dst, mut client) = pair().await;
     let mut both = first;
     both.extend_from_slice(&second);
-    let (r, _) = relay_chunked(&mut src, &mut dst, both, limit, TIMEOUTS).await;
+    let (r, _) = relay_chunked(&mut src, &mut dst, both, limit, timeouts(t)).await;
     assert!(matches!(r, Err(RelayError::TooLarge)), "{r:?}");
     drop(dst);
     assert!(read_to_end(&mut client).await.is_empty());
@@ -88,6 +92,7 @@ async fn relay_chunked_over_max_data_is_too_large_and_nothing_past_the_limit_is_
 
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_chunked_refuses_bad_framing_before_writing_it() {
+    let t = super::timers();
     let (_origin, mut src) = pair().await;
     let (mut dst, mut client) = pair().await;
     let how = ChunkedRelay {
@@ -95,7 +100,7 @@ async fn relay_chunked_refuses_bad_framing_before_writing_it() {
         max_data: 0,
     };
     let bad = b"zz\r\nhello\r\n0\r\n\r\n".to_vec();
-    let (r, _) = relay_chunked(&mut src, &mut dst, bad, how, TIMEOUTS).await;
+    let (r, _) = relay_chunked(&mut src, &mut dst, bad, how, timeouts(t)).await;
     assert!(matches!(r, Err(RelayError::BadChunked)), "{r:?}");
     drop(dst);
     assert!(read_to_end(&mut client).await.is_empty());
@@ -103,6 +108,7 @@ async fn relay_chunked_refuses_bad_framing_before_writing_it() {
 
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_until_eof_relays_everything_until_the_source_closes() {
+    let t = super::timers();
     let (origin, mut src) = pair().await;
     let (mut dst, client) = pair().await;
     let body = pattern(300_000);
@@ -116,7 +122,7 @@ async fn relay_until_eof_relays_everything_until_the_source_closes() {
         read_to_end(&mut client).await
     });
     let expect = pattern(300_000);
-    let (r, _) = relay_until_eof(&mut src, &mut dst, expect[..1000].to_vec(), TIMEOUTS).await;
+    let (r, _) = relay_until_eof(&mut src, &mut dst, expect[..1000].to_vec(), timeouts(t)).await;
     assert_eq!(r.expect("relay"), expect.len() as u64);
     drop(dst);
     assert!(reader.await == expect, "the body arrived altered");

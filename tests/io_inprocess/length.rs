@@ -10,11 +10,12 @@ use super::body::{RelayError, RelayTimeouts, relay_length};
 use super::sio::IoFail;
 use super::splice::{PipePool, SPLICE_MIN_BODY};
 use super::{
-    LONG, NEXT, TIMEOUTS, after_body, drain, feed, pair, pattern, rcvlowat, read_n, read_to_end,
+    LONG, NEXT, after_body, drain, feed, pair, pattern, rcvlowat, read_n, read_to_end, timeouts,
 };
 
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_length_copies_a_short_body_and_keeps_the_next_request() {
+    let t = super::timers();
     let (origin, mut src) = pair().await;
     let (mut dst, client) = pair().await;
     let body = pattern(100_000);
@@ -31,7 +32,7 @@ async fn relay_length_copies_a_short_body_and_keeps_the_next_request() {
         body[..1000].to_vec(),
         body.len() as u64,
         &pipes,
-        TIMEOUTS,
+        timeouts(t),
     )
     .await;
     assert_eq!(r.expect("relay"), body.len() as u64);
@@ -44,12 +45,13 @@ async fn relay_length_copies_a_short_body_and_keeps_the_next_request() {
 
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_length_with_the_whole_body_buffered_reads_nothing() {
+    let t = super::timers();
     let (_origin, mut src) = pair().await;
     let (mut dst, mut client) = pair().await;
     let mut buffered = b"hello".to_vec();
     buffered.extend_from_slice(NEXT);
     let pipes = RefCell::new(PipePool::new());
-    let (r, left) = relay_length(&mut src, &mut dst, buffered, 5, &pipes, TIMEOUTS).await;
+    let (r, left) = relay_length(&mut src, &mut dst, buffered, 5, &pipes, timeouts(t)).await;
     assert_eq!(r.expect("relay"), 5);
     assert_eq!(left, NEXT, "the pipelined request stays in the buffer");
     assert_eq!(read_n(&mut client, 5).await, b"hello");
@@ -57,6 +59,7 @@ async fn relay_length_with_the_whole_body_buffered_reads_nothing() {
 
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_length_splices_long_bodies_and_leaves_the_next_request_unread() {
+    let t = super::timers();
     let (origin, mut src) = pair().await;
     let (mut dst, client) = pair().await;
     let body = pattern((1 << 20) + 12_345);
@@ -72,7 +75,7 @@ async fn relay_length_splices_long_bodies_and_leaves_the_next_request_unread() {
     let pipes = RefCell::new(PipePool::new());
     let mut buf = body[..1000].to_vec();
     for which in ["first", "second (through the pooled pipe)"] {
-        let (r, left) = relay_length(&mut src, &mut dst, buf, len, &pipes, TIMEOUTS).await;
+        let (r, left) = relay_length(&mut src, &mut dst, buf, len, &pipes, timeouts(t)).await;
         assert_eq!(r.expect("relay"), len, "{which}");
         // The bounded splice reads nothing past the body.
         assert!(left.is_empty(), "{which}: {left:?}");
@@ -92,6 +95,7 @@ async fn relay_length_splices_long_bodies_and_leaves_the_next_request_unread() {
 
 #[monoio::test_all(timer_enabled = true)]
 async fn a_spliced_body_whose_tail_comes_late_is_finished_when_it_comes() {
+    let t = super::timers();
     // The splice asks to be woken only once a large piece is buffered (SO_RCVLOWAT);
     // it must never ask for more than is still due, or the last bytes would wait
     // for the read timeout.
@@ -120,7 +124,7 @@ async fn a_spliced_body_whose_tail_comes_late_is_finished_when_it_comes() {
         Vec::new(),
         body.len() as u64,
         &pipes,
-        TIMEOUTS,
+        timeouts(t),
     )
     .await;
     let took = started.elapsed();
@@ -140,6 +144,7 @@ async fn a_spliced_body_whose_tail_comes_late_is_finished_when_it_comes() {
 
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_length_reports_a_source_that_closes_early() {
+    let t = super::timers();
     let pipes = RefCell::new(PipePool::new());
     // Copied: the short read is an EOF.
     let (origin, mut src) = pair().await;
@@ -149,7 +154,7 @@ async fn relay_length_reports_a_source_that_closes_early() {
         let _ = origin.shutdown().await;
         origin
     });
-    let (r, _) = relay_length(&mut src, &mut dst, Vec::new(), 10_000, &pipes, TIMEOUTS).await;
+    let (r, _) = relay_length(&mut src, &mut dst, Vec::new(), 10_000, &pipes, timeouts(t)).await;
     assert!(matches!(r, Err(RelayError::Source(IoFail::Eof))), "{r:?}");
     drop(writer.await);
     // Spliced: the same, as an unexpected EOF.
@@ -165,7 +170,7 @@ async fn relay_length_reports_a_source_that_closes_early() {
         let mut client = client;
         read_to_end(&mut client).await
     });
-    let (r, _) = relay_length(&mut src, &mut dst, Vec::new(), 1 << 20, &pipes, TIMEOUTS).await;
+    let (r, _) = relay_length(&mut src, &mut dst, Vec::new(), 1 << 20, &pipes, timeouts(t)).await;
     match r {
         Err(RelayError::Source(IoFail::Io(e))) => {
             assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e:?}")
@@ -179,12 +184,13 @@ async fn relay_length_reports_a_source_that_closes_early() {
 
 #[monoio::test_all(timer_enabled = true)]
 async fn a_splice_from_a_silent_source_times_out() {
+    let t = super::timers();
     let (_silent, mut src) = pair().await;
     let (mut dst, _client) = pair().await;
     let pipes = RefCell::new(PipePool::new());
     let t = RelayTimeouts {
-        read: Duration::from_millis(200),
-        write: LONG,
+        read: t.after(Duration::from_millis(200)),
+        write: t.after(LONG),
     };
     let started = Instant::now();
     let (r, _) = relay_length(&mut src, &mut dst, Vec::new(), 1 << 20, &pipes, t).await;
@@ -197,6 +203,7 @@ async fn a_splice_from_a_silent_source_times_out() {
 
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_length_reports_a_destination_that_went_away() {
+    let t = super::timers();
     let pipes = RefCell::new(PipePool::new());
     for len in [400 << 10, 4 << 20] {
         let (origin, mut src) = pair().await;
@@ -207,8 +214,15 @@ async fn relay_length_reports_a_destination_that_went_away() {
             let _ = origin.write_all(pattern(len)).await;
             origin
         });
-        let (r, _) =
-            relay_length(&mut src, &mut dst, Vec::new(), len as u64, &pipes, TIMEOUTS).await;
+        let (r, _) = relay_length(
+            &mut src,
+            &mut dst,
+            Vec::new(),
+            len as u64,
+            &pipes,
+            timeouts(t),
+        )
+        .await;
         assert!(matches!(r, Err(RelayError::Dest(_))), "{len}: {r:?}");
         drop(src);
         drop(writer.await);

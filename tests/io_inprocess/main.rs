@@ -3,10 +3,9 @@
 //! and write helpers, the three body relays, and the bounded splice, including the
 //! next keep-alive request's bytes right behind a spliced body.
 //!
-//! Off a worker thread the helpers' timeouts fall back to monoio's timer (`timed` in
-//! `coarse_timers`: a worker has its own coarse timers, these test threads do not),
-//! and the splice waits use monoio's timer too, so every runtime here enables it;
-//! without it the first timed operation panics ("maybe you have not enable_timer").
+//! Timeouts are coarse timers passed in, as on a worker: each test makes a set
+//! (`timers`) whose ticks a spawned task drives with monoio's timer, so every
+//! runtime here enables it.
 //!
 //! Each relay test has four sockets: `origin` writes what `src` reads, and `dst`
 //! writes what `client` reads.
@@ -27,7 +26,8 @@ use monoio::net::{TcpListener, TcpStream};
 
 // The modules under test, named once (the other files reach them through these
 // names): moving them, to `sluice::core` say, changes these two lines only.
-use sluice::proxy::{body, io as sio};
+use sluice::core::{io as sio, timers::CoarseTimers};
+use sluice::proxy::body;
 use sluice::upstream::splice;
 
 use body::RelayTimeouts;
@@ -35,10 +35,20 @@ use body::RelayTimeouts;
 /// Generous: a test that passes never waits for it.
 const LONG: Duration = Duration::from_secs(5);
 
-const TIMEOUTS: RelayTimeouts = RelayTimeouts {
-    read: LONG,
-    write: LONG,
-};
+/// Coarse timers for one test, ticking (driven by a spawned task) until it ends.
+fn timers() -> &'static CoarseTimers {
+    let t: &'static CoarseTimers = Box::leak(Box::new(CoarseTimers::new()));
+    monoio::spawn(t.drive());
+    t
+}
+
+/// `LONG` both ways.
+fn timeouts(t: &CoarseTimers) -> RelayTimeouts<'_> {
+    RelayTimeouts {
+        read: t.after(LONG),
+        write: t.after(LONG),
+    }
+}
 
 /// The next request on the same keep-alive connection, right behind a body.
 const NEXT: &[u8] = b"GET /next HTTP/1.1\r\nHost: t\r\n\r\n";
