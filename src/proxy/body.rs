@@ -71,14 +71,16 @@ pub async fn relay_length(
             Ok(p) => p,
             Err(_) => return (Err(RelayError::NoPipe), buf),
         };
-        return match splice_exact(src, dst, &mut pipe, left, || t.read.expiry()).await {
+        let (read, write) = (|| t.read.expiry(), || t.write.expiry());
+        return match splice_exact(src, dst, &mut pipe, left, read, write).await {
             Ok(()) => {
                 pipes.borrow_mut().put(pipe);
                 (Ok(len), buf)
             }
             Err(SpliceFail::Source(e)) => (Err(RelayError::Source(IoFail::Io(e))), buf),
             Err(SpliceFail::Dest(e)) => (Err(RelayError::Dest(IoFail::Io(e))), buf),
-            Err(SpliceFail::Timeout) => (Err(RelayError::Source(IoFail::Timeout)), buf),
+            Err(SpliceFail::SourceTimeout) => (Err(RelayError::Source(IoFail::Timeout)), buf),
+            Err(SpliceFail::DestTimeout) => (Err(RelayError::Dest(IoFail::Timeout)), buf),
         };
     }
     while left > 0 {

@@ -80,8 +80,10 @@ pub enum SpliceFail {
     Source(io::Error),
     /// Writing the destination failed.
     Dest(io::Error),
-    /// No progress within the timeout.
-    Timeout,
+    /// The source sent nothing for its wait limit.
+    SourceTimeout,
+    /// The destination took nothing for its wait limit.
+    DestTimeout,
 }
 
 /// Sets a socket's receive low-water mark, and puts the default (1) back when
@@ -128,16 +130,17 @@ async fn ready_within<R: Future<Output = io::Result<()>>, W: Future<Output = ()>
 }
 
 /// Move exactly `len` bytes from `src` to `dst` through `pipe`, waiting for
-/// readiness whenever the kernel says EAGAIN; each wait is bounded by a fresh
-/// `wait_limit()` (the caller's timer: the worker's coarse deadlines). On success
-/// the pipe is empty again; on error its contents are unknown and it must be
-/// dropped.
-pub async fn splice_exact<W: Future<Output = ()>>(
+/// readiness whenever the kernel says EAGAIN; each wait for the source is bounded
+/// by a fresh `read_limit()`, each wait for the destination by `write_limit()`
+/// (the caller's timers: the worker's coarse deadlines). On success the pipe is
+/// empty again; on error its contents are unknown and it must be dropped.
+pub async fn splice_exact<R: Future<Output = ()>, W: Future<Output = ()>>(
     src: &TcpStream,
     dst: &TcpStream,
     pipe: &mut PipePair,
     len: u64,
-    wait_limit: impl Fn() -> W,
+    read_limit: impl Fn() -> R,
+    write_limit: impl Fn() -> W,
 ) -> Result<(), SpliceFail> {
     let (sfd, dfd) = (src.as_raw_fd(), dst.as_raw_fd());
     sys::set_nonblocking(sfd).map_err(SpliceFail::Source)?;
@@ -153,10 +156,10 @@ pub async fn splice_exact<W: Future<Output = ()>>(
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Never more than what is still due: the last bytes must wake us.
                     lowat.set(left.min(BODY_RCVLOWAT) as usize);
-                    match ready_within(src.readable(false), wait_limit()).await {
+                    match ready_within(src.readable(false), read_limit()).await {
                         Some(Ok(())) => {}
                         Some(Err(e)) => return Err(SpliceFail::Source(e)),
-                        None => return Err(SpliceFail::Timeout),
+                        None => return Err(SpliceFail::SourceTimeout),
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -169,10 +172,10 @@ pub async fn splice_exact<W: Future<Output = ()>>(
                 Ok(0) => return Err(SpliceFail::Dest(io::ErrorKind::WriteZero.into())),
                 Ok(n) => pending -= n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match ready_within(dst.writable(false), wait_limit()).await {
+                    match ready_within(dst.writable(false), write_limit()).await {
                         Some(Ok(())) => {}
                         Some(Err(e)) => return Err(SpliceFail::Dest(e)),
-                        None => return Err(SpliceFail::Timeout),
+                        None => return Err(SpliceFail::DestTimeout),
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -201,6 +201,30 @@ async fn a_splice_from_a_silent_source_times_out() {
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
 
+/// A client that takes nothing is the destination's fault (`Dest(Timeout)`), on the
+/// write timeout, not the source's on the read timeout.
+#[monoio::test_all(timer_enabled = true)]
+async fn a_splice_into_a_client_that_reads_nothing_times_out_on_the_destination() {
+    let t = super::timers();
+    let (origin, mut src) = pair().await;
+    let (mut dst, _stalled_client) = pair().await;
+    let len = 32 << 20;
+    let writer = monoio::spawn(async move {
+        let mut origin = origin;
+        let _ = origin.write_all(pattern(len)).await;
+        origin
+    });
+    let pipes = RefCell::new(PipePool::new());
+    let t = RelayTimeouts {
+        read: t.after(LONG),
+        write: t.after(Duration::from_millis(300)),
+    };
+    let (r, _) = relay_length(&mut src, &mut dst, Vec::new(), len as u64, &pipes, t).await;
+    assert!(matches!(r, Err(RelayError::Dest(IoFail::Timeout))), "{r:?}");
+    drop(src);
+    drop(writer.await);
+}
+
 #[monoio::test_all(timer_enabled = true)]
 async fn relay_length_reports_a_destination_that_went_away() {
     let t = super::timers();
