@@ -102,3 +102,23 @@ fn bytes_out_counts_chunked_and_close_delimited_bodies() {
     let chunked = bytes_out("chunked");
     assert!(chunked > 5000 && chunked < 5200, "{chunked}");
 }
+
+/// A request refused before it was read whole (431, 408) is logged with its own
+/// (empty) method and path, never the previous request's on the same connection.
+#[test]
+fn a_refused_request_is_not_logged_with_the_previous_requests_path() {
+    let (_o, dir, s) =
+        logging_sluice(|c| c.default_pool("api").limits(|l| l.raw("max_headers = 3")));
+    let mut c = common::client::Conn::open(s.addr);
+    c.send(b"GET /first-path HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.read_response(false).expect("answer").status, 200);
+    c.send(b"GET /second HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n");
+    assert_eq!(c.read_response(false).expect("answer").status, 431);
+    let text = log_with_lines(&dir.0.join("access.log"), 2);
+    let refused = text.lines().nth(1).expect("second line");
+    assert!(refused.contains("\"status\":431"), "{refused}");
+    assert!(
+        !refused.contains("/first-path"),
+        "the 431 was logged with the previous request's path: {refused}"
+    );
+}
