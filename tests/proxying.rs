@@ -352,7 +352,7 @@ fn round_robin_spreads_evenly_and_honours_weights() {
 }
 
 #[test]
-fn two_workers_both_accept_connections() {
+fn two_workers_take_a_fair_share_of_connections() {
     let (_o, mut s) = single(2, "2s");
     for _ in 0..200 {
         assert_eq!(get(s.addr, "/api/w").status, 200);
@@ -366,8 +366,10 @@ fn two_workers_both_accept_connections() {
         .filter_map(|l| l.split("accepted ").nth(1)?.split(' ').next()?.parse().ok())
         .collect();
     assert_eq!(counts.len(), 2, "{log}");
+    // SO_REUSEPORT spreads connections by a hash of their addresses: each worker's
+    // share of 200 is about 100 (binomial, sd 7); under 60 would be a broken spread.
     assert!(
-        counts.iter().all(|&n| n > 0),
+        counts.iter().all(|&n| n >= 60),
         "per-worker accepts {counts:?}"
     );
     assert_eq!(counts.iter().sum::<u64>(), 200);
