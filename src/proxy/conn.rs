@@ -22,6 +22,7 @@ use crate::http::ip_text::IpText;
 use crate::metrics::Sample;
 use crate::upstream::connect::UpstreamConn;
 
+use super::client::ClientConn;
 use super::exchange::{Exchange, Next};
 use super::plan::Refusal;
 use super::request::{Read, Scratch, read_request};
@@ -33,16 +34,6 @@ use super::tunnel::tunnel;
 const HOT_WAIT: Duration = Duration::from_millis(250);
 /// errno for a cancelled operation.
 const ECANCELED: i32 = 125;
-
-/// The client side of a connection.
-pub struct ClientConn {
-    /// The socket.
-    pub stream: TcpStream,
-    /// Bytes read and not yet consumed (empty with no capacity while idle).
-    pub buf: Vec<u8>,
-    /// The peer address.
-    pub peer: SocketAddr,
-}
 
 /// Keeps the worker's open-connection count.
 struct Open(Rc<Ctx>);

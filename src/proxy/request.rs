@@ -11,7 +11,7 @@ use crate::http::header_slots;
 use crate::http::ip_text::IpText;
 use crate::http::request::{MAX_HEADERS, parse_request};
 
-use super::conn::ClientConn;
+use super::client::ClientConn;
 use super::plan::{Plan, Refusal, prepare};
 
 /// State of a connection's active period only (dropped while it idles), reset per

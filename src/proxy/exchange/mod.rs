@@ -26,7 +26,7 @@ use crate::metrics::Sample;
 use crate::upstream::connect::UpstreamConn;
 
 use super::acquire::{Target, acquire};
-use super::conn::ClientConn;
+use super::client::ClientConn;
 use super::error::{Kind, ProxyError, Retry};
 use super::plan::Plan;
 use super::slot::{InFlight, TunnelSlot};
