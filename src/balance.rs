@@ -177,59 +177,88 @@ impl Balancer {
                 let start = (self.next_random() % n as u64) as usize;
                 (0..n).map(|k| (start + k) % n).find(|&i| usable(i))
             }
-            Balance::LeastConn => {
-                self.rotate = (self.rotate + 1) % n;
-                let mut best: Option<(usize, u64)> = None;
-                for k in 0..n {
-                    let i = (self.rotate + k) % n;
-                    if !usable(i) {
-                        continue;
-                    }
-                    let score = self.load_score(servers, i);
-                    if best.is_none_or(|(_, b)| score < b) {
-                        best = Some((i, score));
-                    }
-                }
-                best.map(|(i, _)| i)
+            Balance::LeastConn => self.least_conn(servers, usable),
+            Balance::P2c => self.p2c(servers, usable),
+            Balance::ConsistentHash => self.consistent_hash(servers, usable, key),
+        }
+    }
+
+    /// The usable server with the lowest load per weight, scanning from a rotating
+    /// start so that ties spread.
+    // HOT PATH: no alloc, no lock, no blocking call.
+    #[inline]
+    fn least_conn(
+        &mut self,
+        servers: &[Arc<ServerStats>],
+        usable: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        let n = servers.len();
+        self.rotate = (self.rotate + 1) % n;
+        let mut best: Option<(usize, u64)> = None;
+        for k in 0..n {
+            let i = (self.rotate + k) % n;
+            if !usable(i) {
+                continue;
             }
-            Balance::P2c => {
-                let a = (self.next_random() % n as u64) as usize;
-                let b = (a + 1 + (self.next_random() % (n as u64 - 1).max(1)) as usize) % n;
-                match (usable(a), usable(b) && a != b) {
-                    (true, true) => Some(
-                        if self.load_score(servers, b) < self.load_score(servers, a) {
-                            b
-                        } else {
-                            a
-                        },
-                    ),
-                    (true, false) => Some(a),
-                    (false, true) => Some(b),
-                    // Both unusable: fall back to a scan from a random start.
-                    (false, false) => (0..n).map(|k| (a + k) % n).find(|&i| usable(i)),
-                }
-            }
-            Balance::ConsistentHash => {
-                let ring = self.ring.as_ref()?;
-                match self.bound_factor {
-                    None => ring.find(mix_key(key), usable),
-                    Some(factor) => {
-                        let (mut total, mut up) = (0u64, 0usize);
-                        for (i, s) in servers.iter().enumerate() {
-                            if usable(i) {
-                                total += u64::from(s.in_flight.load(Ordering::Relaxed));
-                                up += 1;
-                            }
-                        }
-                        let bound = load_bound(factor, total, up);
-                        ring.find(mix_key(key), |i| {
-                            usable(i)
-                                && u64::from(servers[i].in_flight.load(Ordering::Relaxed)) < bound
-                        })
-                    }
-                }
+            let score = self.load_score(servers, i);
+            if best.is_none_or(|(_, b)| score < b) {
+                best = Some((i, score));
             }
         }
+        best.map(|(i, _)| i)
+    }
+
+    /// The less loaded of two random servers (power of two choices).
+    // HOT PATH: no alloc, no lock, no blocking call.
+    #[inline]
+    fn p2c(
+        &mut self,
+        servers: &[Arc<ServerStats>],
+        usable: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        let n = servers.len();
+        let a = (self.next_random() % n as u64) as usize;
+        let b = (a + 1 + (self.next_random() % (n as u64 - 1).max(1)) as usize) % n;
+        match (usable(a), usable(b) && a != b) {
+            (true, true) => Some(
+                if self.load_score(servers, b) < self.load_score(servers, a) {
+                    b
+                } else {
+                    a
+                },
+            ),
+            (true, false) => Some(a),
+            (false, true) => Some(b),
+            // Both unusable: fall back to a scan from a random start.
+            (false, false) => (0..n).map(|k| (a + k) % n).find(|&i| usable(i)),
+        }
+    }
+
+    /// The ring's server for `key`, skipping servers over the load bound when the
+    /// pool has one.
+    // HOT PATH: no alloc, no lock, no blocking call.
+    #[inline]
+    fn consistent_hash(
+        &self,
+        servers: &[Arc<ServerStats>],
+        usable: impl Fn(usize) -> bool,
+        key: u64,
+    ) -> Option<usize> {
+        let ring = self.ring.as_ref()?;
+        let Some(factor) = self.bound_factor else {
+            return ring.find(mix_key(key), usable);
+        };
+        let (mut total, mut up) = (0u64, 0usize);
+        for (i, s) in servers.iter().enumerate() {
+            if usable(i) {
+                total += u64::from(s.in_flight.load(Ordering::Relaxed));
+                up += 1;
+            }
+        }
+        let bound = load_bound(factor, total, up);
+        ring.find(mix_key(key), |i| {
+            usable(i) && u64::from(servers[i].in_flight.load(Ordering::Relaxed)) < bound
+        })
     }
 
     /// In-flight requests per unit of weight, scaled to stay integral.

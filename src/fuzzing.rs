@@ -195,8 +195,27 @@ fn forward_checked(data: &[u8]) -> bool {
         panic!("the backend cannot parse what sluice forwards: {parsed:?}");
     };
     assert_eq!(b.head_len, sent_head_len, "forwarded head ends elsewhere");
+    assert_backend_sees_the_same_head(&head, &b, &path);
+    let b_rest = &sent[b.head_len..];
+    let b_decoded = backend_body(&b, b_rest);
+    assert!(
+        b.body != BodyKind::None || b_rest.is_empty(),
+        "bytes after a forwarded request without body"
+    );
+    assert_eq!(b_decoded, decoded, "the backend reads a different body");
+    true
+}
+
+/// What the backend parses (`b`) is the request sluice parsed (`head`), with the
+/// normalised `path`: method, target, framing, forwarded Host, upgrade, and the
+/// framing headers unchanged and not named by `Connection`.
+fn assert_backend_sees_the_same_head(
+    head: &RequestHead<'_, '_>,
+    b: &RequestHead<'_, '_>,
+    path: &[u8],
+) {
     assert_eq!(b.method, head.method);
-    assert_eq!(b.path, &path[..]);
+    assert_eq!(b.path, path);
     assert_eq!(b.query, head.query);
     let mut b_path = Vec::new();
     assert!(normalize_path(b.path, &mut b_path).is_ok());
@@ -222,30 +241,27 @@ fn forward_checked(data: &[u8]) -> bool {
             .collect()
     };
     assert_eq!(lengths(b.headers), lengths(head.headers));
+}
 
-    let b_rest = &sent[b.head_len..];
-    let b_decoded = match b.body {
+/// The body the backend reads from `rest`, the bytes after the forwarded head
+/// `b`; all of them belong to it.
+fn backend_body(b: &RequestHead<'_, '_>, rest: &[u8]) -> Vec<u8> {
+    match b.body {
         BodyKind::None => Vec::new(),
         BodyKind::Length(n) => {
-            assert_eq!(b_rest.len() as u64, n, "bytes after the forwarded body");
-            b_rest.to_vec()
+            assert_eq!(rest.len() as u64, n, "bytes after the forwarded body");
+            rest.to_vec()
         }
         BodyKind::Chunked => {
             let mut decoder = ChunkedDecoder::new();
             let mut out = Vec::new();
-            let fed = decoder.feed(b_rest, |r| out.extend_from_slice(&b_rest[r]));
-            assert_eq!(fed, Ok(b_rest.len()), "bytes after the forwarded body");
+            let fed = decoder.feed(rest, |r| out.extend_from_slice(&rest[r]));
+            assert_eq!(fed, Ok(rest.len()), "bytes after the forwarded body");
             assert!(decoder.is_done(), "forwarded chunked body unfinished");
             out
         }
         BodyKind::Close => panic!("a forwarded request framed by connection close"),
-    };
-    assert!(
-        b.body != BodyKind::None || b_rest.is_empty(),
-        "bytes after a forwarded request without body"
-    );
-    assert_eq!(b_decoded, decoded, "the backend reads a different body");
-    true
+    }
 }
 
 /// One run of the chunked decoder over `data`, whole or split at `split` (the part

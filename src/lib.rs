@@ -21,6 +21,22 @@
 //! - `plane`: the control plane's shared state: apply (one at a time) and persist (0600) configs, server admin states, metrics collection.
 //! - `admin`: admin API, Prometheus metrics and dashboard on their own thread: one event loop, Host/Origin checks, a handler pool.
 //! - `server`: process start-up, bound-address line, signals, reload, shutdown.
+//!
+//! Layers, lowest first. A module may use only modules on earlier lines (and
+//! itself), never one on its own line or a later one, and the files of one module
+//! never import each other in a cycle; `scripts/check-layers.sh` checks both.
+//! 1. `json`, `http`, `hashring`, `os`
+//! 2. `config`
+//! 3. `metrics`, `router`
+//! 4. `balance`
+//! 5. `control`
+//! 6. `health`, `upstream`, `access_log`
+//! 7. `core`: the per-core runtime (context, timers, buffer pools, panic guard)
+//! 8. `proxy`
+//! 9. `worker`, `plane`, `fuzzing`
+//! 10. `admin`
+//! 11. `server`
+//! 12. `bin/*`: the binaries
 #![deny(unsafe_code)]
 
 // io_uring, splice(2) and the raw socket options sluice relies on are Linux's

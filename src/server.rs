@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -13,7 +14,7 @@ use signal_hook::iterator::Signals;
 
 use crate::admin::Admin;
 use crate::config::Config;
-use crate::control::{Fanout, Snapshot};
+use crate::control::{Fanout, Inbox, Snapshot};
 use crate::health::HealthChecker;
 use crate::plane::ControlPlane;
 use crate::worker::{WorkerSpec, bind_all, spawn};
@@ -21,7 +22,7 @@ use crate::worker::{WorkerSpec, bind_all, spawn};
 /// A running sluice.
 pub struct Server {
     plane: Arc<ControlPlane>,
-    workers: Vec<std::thread::JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
     /// Registered before the bound-address line is printed, so a SIGHUP sent as
     /// soon as that line appears reloads instead of killing the process.
     signals: Signals,
@@ -35,6 +36,33 @@ pub fn worker_count(config: &Config) -> usize {
             .unwrap_or(1),
         n => n,
     }
+}
+
+/// Start one worker per listener set, pinned to cores when the config asks.
+fn start_workers(
+    listeners: Vec<Vec<std::net::TcpListener>>,
+    inboxes: Vec<Inbox>,
+    snapshot: &Arc<Snapshot>,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    let cores = if snapshot.config.server.pin_cores {
+        core_affinity::get_core_ids().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let connections = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::with_capacity(listeners.len());
+    for (id, (listeners, commands)) in listeners.into_iter().zip(inboxes).enumerate() {
+        let spec = WorkerSpec {
+            id,
+            core: (!cores.is_empty()).then(|| cores[id % cores.len()]),
+            listeners,
+            snapshot: Arc::clone(snapshot),
+            commands,
+            connections: Arc::clone(&connections),
+        };
+        handles.push(spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
+    }
+    Ok(handles)
 }
 
 impl Server {
@@ -65,24 +93,7 @@ impl Server {
         let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
         let snapshot = Arc::new(Snapshot::new(1, Arc::new(config), None));
         let (fanout, receivers) = Fanout::new(workers, snapshot.generation);
-        let cores = if snapshot.config.server.pin_cores {
-            core_affinity::get_core_ids().unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let connections = Arc::new(AtomicUsize::new(0));
-        let mut handles = Vec::with_capacity(workers);
-        for (id, (listeners, commands)) in listeners.into_iter().zip(receivers).enumerate() {
-            let spec = WorkerSpec {
-                id,
-                core: (!cores.is_empty()).then(|| cores[id % cores.len()]),
-                listeners,
-                snapshot: Arc::clone(&snapshot),
-                commands,
-                connections: Arc::clone(&connections),
-            };
-            handles.push(spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
-        }
+        let handles = start_workers(listeners, receivers, &snapshot)?;
         let health = HealthChecker::start(Arc::clone(&snapshot), fanout.clone())
             .map_err(|e| format!("cannot start health checker: {e}"))?;
         let plane = Arc::new(ControlPlane::new(

@@ -4,14 +4,16 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::config::ConfigErrors;
-use crate::control::Snapshot;
+use crate::config::{Config, ConfigErrors, Pool};
 use crate::control::stats::now_ms;
+use crate::control::{ServerStats, Snapshot};
+use crate::metrics::WorkerMetrics;
 use crate::plane::{ControlPlane, ServerAction, parse_config};
 
 use super::http::{Request, Response};
@@ -223,92 +225,101 @@ fn status(plane: &ControlPlane) -> String {
         if pi > 0 {
             o.push(',');
         }
-        let balance = pool.balance.as_str();
-        let _ = write!(
-            o,
-            "{{\"name\":{},\"balance\":{},\"servers\":[",
-            string(&pool.name),
-            string(balance)
-        );
-        for (si, s) in stats.iter().enumerate() {
-            if si > 0 {
-                o.push(',');
-            }
-            let last = s.last_check_ms.load(Ordering::Relaxed);
-            let last_check = if last == 0 {
-                "null".to_string()
-            } else {
-                format!(
-                    "{{\"ok\":{},\"ago_ms\":{}}}",
-                    s.last_check_ok.load(Ordering::Relaxed),
-                    now.saturating_sub(last)
-                )
-            };
-            let _ = write!(
-                o,
-                "{{\"addr\":\"{}\",\"weight\":{},\"state\":\"{}\",\"in_flight\":{},\"requests\":{},\"errors\":{},\"last_check\":{}}}",
-                s.addr,
-                pool.servers.get(si).map_or(1, |b| b.weight),
-                s.state().as_str(),
-                s.in_flight.load(Ordering::Relaxed),
-                s.requests.load(Ordering::Relaxed),
-                s.errors.load(Ordering::Relaxed),
-                last_check
-            );
-        }
-        o.push_str("]}");
+        pool_status(&mut o, pool, stats, now);
     }
     o.push_str("],\"routes\":[");
-    let slots = c.routes.len() + 1;
-    for slot in 0..slots {
-        let (name, pool) = if slot == 0 {
-            (
-                "default".to_string(),
-                c.default_pool
-                    .map(|p| c.pools[p].name.clone())
-                    .unwrap_or_default(),
-            )
-        } else {
-            let r = &c.routes[slot - 1];
-            (r.name.clone(), c.pools[r.pool].name.clone())
-        };
-        let mut counts = [0u64; 5];
-        for server in 0..=m.servers {
-            let x = m.requests_at(slot, server);
-            for k in 0..5 {
-                counts[k] += x[k];
-            }
-        }
-        let mut merged: Option<Histogram<u64>> = None;
-        for p in 0..c.pools.len() {
-            if let Some(h) = m.latency_at(slot, p) {
-                match merged.as_mut() {
-                    Some(acc) => {
-                        let _ = acc.add(h);
-                    }
-                    None => merged = Some(h.clone()),
-                }
-            }
-        }
+    for slot in 0..c.routes.len() + 1 {
         if slot > 0 {
             o.push(',');
         }
-        let _ = write!(
-            o,
-            "{{\"name\":{},\"pool\":{},\"requests\":{},\"errors\":{},\"status\":{{\"1xx\":{},\"2xx\":{},\"3xx\":{},\"4xx\":{},\"5xx\":{}}},\"p50_ms\":{},\"p99_ms\":{}}}",
-            string(&name),
-            string(&pool),
-            counts.iter().sum::<u64>(),
-            counts[4],
-            counts[0],
-            counts[1],
-            counts[2],
-            counts[3],
-            counts[4],
-            number(percentile_ms(merged.as_ref(), 0.5)),
-            number(percentile_ms(merged.as_ref(), 0.99))
-        );
+        route_status(&mut o, c, &m, slot);
     }
     o.push_str("]}");
     o
+}
+
+/// One pool in `/api/v1/status`, with its servers.
+fn pool_status(o: &mut String, pool: &Pool, stats: &[Arc<ServerStats>], now: u64) {
+    let _ = write!(
+        o,
+        "{{\"name\":{},\"balance\":{},\"servers\":[",
+        string(&pool.name),
+        string(pool.balance.as_str())
+    );
+    for (si, s) in stats.iter().enumerate() {
+        if si > 0 {
+            o.push(',');
+        }
+        let last = s.last_check_ms.load(Ordering::Relaxed);
+        let last_check = if last == 0 {
+            "null".to_string()
+        } else {
+            format!(
+                "{{\"ok\":{},\"ago_ms\":{}}}",
+                s.last_check_ok.load(Ordering::Relaxed),
+                now.saturating_sub(last)
+            )
+        };
+        let _ = write!(
+            o,
+            "{{\"addr\":\"{}\",\"weight\":{},\"state\":\"{}\",\"in_flight\":{},\"requests\":{},\"errors\":{},\"last_check\":{}}}",
+            s.addr,
+            pool.servers.get(si).map_or(1, |b| b.weight),
+            s.state().as_str(),
+            s.in_flight.load(Ordering::Relaxed),
+            s.requests.load(Ordering::Relaxed),
+            s.errors.load(Ordering::Relaxed),
+            last_check
+        );
+    }
+    o.push_str("]}");
+}
+
+/// One route in `/api/v1/status` (slot 0 is the default route): its answers by
+/// status class and its latency over all pools.
+fn route_status(o: &mut String, c: &Config, m: &WorkerMetrics, slot: usize) {
+    let (name, pool) = if slot == 0 {
+        (
+            "default".to_string(),
+            c.default_pool
+                .map(|p| c.pools[p].name.clone())
+                .unwrap_or_default(),
+        )
+    } else {
+        let r = &c.routes[slot - 1];
+        (r.name.clone(), c.pools[r.pool].name.clone())
+    };
+    let mut counts = [0u64; 5];
+    for server in 0..=m.servers {
+        let x = m.requests_at(slot, server);
+        for k in 0..5 {
+            counts[k] += x[k];
+        }
+    }
+    let mut merged: Option<Histogram<u64>> = None;
+    for p in 0..c.pools.len() {
+        if let Some(h) = m.latency_at(slot, p) {
+            match merged.as_mut() {
+                Some(acc) => {
+                    let _ = acc.add(h);
+                }
+                None => merged = Some(h.clone()),
+            }
+        }
+    }
+    let _ = write!(
+        o,
+        "{{\"name\":{},\"pool\":{},\"requests\":{},\"errors\":{},\"status\":{{\"1xx\":{},\"2xx\":{},\"3xx\":{},\"4xx\":{},\"5xx\":{}}},\"p50_ms\":{},\"p99_ms\":{}}}",
+        string(&name),
+        string(&pool),
+        counts.iter().sum::<u64>(),
+        counts[4],
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        counts[4],
+        number(percentile_ms(merged.as_ref(), 0.5)),
+        number(percentile_ms(merged.as_ref(), 0.99))
+    );
 }

@@ -3,6 +3,9 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
+use hdrhistogram::Histogram;
+
+use crate::config::Config;
 use crate::control::{ServerState, Snapshot};
 use crate::metrics::{CLASSES, UpstreamFailure, WorkerMetrics};
 
@@ -19,22 +22,41 @@ fn label(v: &str) -> String {
 
 /// Render all metrics.
 pub fn render(snap: &Snapshot, m: &WorkerMetrics, client_connections: u64) -> String {
-    let c = &snap.config;
     let mut o = String::new();
-    let route_name = |slot: usize| {
-        if slot == 0 {
-            "default".to_string()
-        } else {
-            c.routes[slot - 1].name.clone()
-        }
-    };
-    let slots = c.routes.len() + 1;
-    let _ = writeln!(
+    requests(&mut o, &snap.config, m);
+    durations(&mut o, &snap.config, m);
+    bytes(&mut o, &snap.config, m);
+    servers(&mut o, snap, m);
+    connections(&mut o, snap, client_connections);
+    o
+}
+
+/// A metric's `# HELP` and `# TYPE` lines.
+fn help(o: &mut String, name: &str, kind: &str, text: &str) {
+    let _ = writeln!(o, "# HELP {name} {text}");
+    let _ = writeln!(o, "# TYPE {name} {kind}");
+}
+
+/// The route counted in `slot`: 0 is the default route, then the routes in order.
+fn route_name(c: &Config, slot: usize) -> String {
+    if slot == 0 {
+        "default".to_string()
+    } else {
+        c.routes[slot - 1].name.clone()
+    }
+}
+
+/// `sluice_requests_total`: per route, pool and server, then the answers sluice
+/// gave itself (`server="sluice"`).
+fn requests(o: &mut String, c: &Config, m: &WorkerMetrics) {
+    help(
         o,
-        "# HELP sluice_requests_total Requests answered, by route, pool, server and status class."
+        "sluice_requests_total",
+        "counter",
+        "Requests answered, by route, pool, server and status class.",
     );
-    let _ = writeln!(o, "# TYPE sluice_requests_total counter");
-    for slot in 0..slots {
+    for slot in 0..c.routes.len() + 1 {
+        let route = label(&route_name(c, slot));
         for (pi, pool) in c.pools.iter().enumerate() {
             for (si, server) in pool.servers.iter().enumerate() {
                 let counts = m.requests_at(slot, m.pool_offsets[pi] + si);
@@ -42,8 +64,7 @@ pub fn render(snap: &Snapshot, m: &WorkerMetrics, client_connections: u64) -> St
                     if *n > 0 {
                         let _ = writeln!(
                             o,
-                            "sluice_requests_total{{route=\"{}\",pool=\"{}\",server=\"{}\",code_class=\"{}\"}} {n}",
-                            label(&route_name(slot)),
+                            "sluice_requests_total{{route=\"{route}\",pool=\"{}\",server=\"{}\",code_class=\"{}\"}} {n}",
                             label(&pool.name),
                             server.addr,
                             CLASSES[k]
@@ -57,88 +78,109 @@ pub fn render(snap: &Snapshot, m: &WorkerMetrics, client_connections: u64) -> St
             if *n > 0 {
                 let _ = writeln!(
                     o,
-                    "sluice_requests_total{{route=\"{}\",pool=\"\",server=\"sluice\",code_class=\"{}\"}} {n}",
-                    label(&route_name(slot)),
+                    "sluice_requests_total{{route=\"{route}\",pool=\"\",server=\"sluice\",code_class=\"{}\"}} {n}",
                     CLASSES[k]
                 );
             }
         }
     }
-    let _ = writeln!(
+}
+
+/// `sluice_request_duration_seconds`: a histogram per route and pool.
+fn durations(o: &mut String, c: &Config, m: &WorkerMetrics) {
+    help(
         o,
-        "# HELP sluice_request_duration_seconds Time from complete request head to end of answer."
+        "sluice_request_duration_seconds",
+        "histogram",
+        "Time from complete request head to end of answer.",
     );
-    let _ = writeln!(o, "# TYPE sluice_request_duration_seconds histogram");
-    for slot in 0..slots {
+    for slot in 0..c.routes.len() + 1 {
         for (pi, pool) in c.pools.iter().enumerate() {
             let Some(h) = m.latency_at(slot, pi) else {
                 continue;
             };
             let labels = format!(
                 "route=\"{}\",pool=\"{}\"",
-                label(&route_name(slot)),
+                label(&route_name(c, slot)),
                 label(&pool.name)
             );
-            for b in BUCKETS {
-                let n = h.count_between(0, (b * 1e6) as u64);
-                let _ = writeln!(
-                    o,
-                    "sluice_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                o,
-                "sluice_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                h.len()
-            );
-            let sum: f64 = h
-                .iter_recorded()
-                .map(|v| v.value_iterated_to() as f64 * v.count_at_value() as f64)
-                .sum::<f64>()
-                / 1e6;
-            let _ = writeln!(o, "sluice_request_duration_seconds_sum{{{labels}}} {sum}");
-            let _ = writeln!(
-                o,
-                "sluice_request_duration_seconds_count{{{labels}}} {}",
-                h.len()
-            );
+            histogram(o, &labels, h);
         }
+    }
+}
+
+/// One histogram's buckets, sum and count, from microsecond samples.
+fn histogram(o: &mut String, labels: &str, h: &Histogram<u64>) {
+    for b in BUCKETS {
+        let n = h.count_between(0, (b * 1e6) as u64);
+        let _ = writeln!(
+            o,
+            "sluice_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {n}"
+        );
     }
     let _ = writeln!(
         o,
-        "# HELP sluice_bytes_total Body bytes by route and direction."
+        "sluice_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+        h.len()
     );
-    let _ = writeln!(o, "# TYPE sluice_bytes_total counter");
-    for slot in 0..slots {
+    let sum: f64 = h
+        .iter_recorded()
+        .map(|v| v.value_iterated_to() as f64 * v.count_at_value() as f64)
+        .sum::<f64>()
+        / 1e6;
+    let _ = writeln!(o, "sluice_request_duration_seconds_sum{{{labels}}} {sum}");
+    let _ = writeln!(
+        o,
+        "sluice_request_duration_seconds_count{{{labels}}} {}",
+        h.len()
+    );
+}
+
+/// `sluice_bytes_total`: body bytes per route, in and out.
+fn bytes(o: &mut String, c: &Config, m: &WorkerMetrics) {
+    help(
+        o,
+        "sluice_bytes_total",
+        "counter",
+        "Body bytes by route and direction.",
+    );
+    for slot in 0..c.routes.len() + 1 {
+        let route = label(&route_name(c, slot));
         let _ = writeln!(
             o,
-            "sluice_bytes_total{{route=\"{}\",direction=\"in\"}} {}",
-            label(&route_name(slot)),
+            "sluice_bytes_total{{route=\"{route}\",direction=\"in\"}} {}",
             m.bytes_in[slot]
         );
         let _ = writeln!(
             o,
-            "sluice_bytes_total{{route=\"{}\",direction=\"out\"}} {}",
-            label(&route_name(slot)),
+            "sluice_bytes_total{{route=\"{route}\",direction=\"out\"}} {}",
             m.bytes_out[slot]
         );
     }
-    let _ = writeln!(
+}
+
+/// Per server: `sluice_upstream_errors_total`, `sluice_in_flight` and
+/// `sluice_server_up`.
+fn servers(o: &mut String, snap: &Snapshot, m: &WorkerMetrics) {
+    help(
         o,
-        "# HELP sluice_upstream_errors_total Failures talking to a server."
+        "sluice_upstream_errors_total",
+        "counter",
+        "Failures talking to a server.",
     );
-    let _ = writeln!(o, "# TYPE sluice_upstream_errors_total counter");
-    let _ = writeln!(
+    help(
         o,
-        "# HELP sluice_in_flight Requests in flight per server, all workers."
+        "sluice_in_flight",
+        "gauge",
+        "Requests in flight per server, all workers.",
     );
-    let _ = writeln!(o, "# TYPE sluice_in_flight gauge");
-    let _ = writeln!(
+    help(
         o,
-        "# HELP sluice_server_up 1 when a server takes new requests."
+        "sluice_server_up",
+        "gauge",
+        "1 when a server takes new requests.",
     );
-    let _ = writeln!(o, "# TYPE sluice_server_up gauge");
-    for (pi, (pool, stats)) in c.pools.iter().zip(&snap.servers).enumerate() {
+    for (pi, (pool, stats)) in snap.config.pools.iter().zip(&snap.servers).enumerate() {
         for (si, s) in stats.iter().enumerate() {
             let l = format!("pool=\"{}\",server=\"{}\"", label(&pool.name), s.addr);
             for kind in UpstreamFailure::ALL {
@@ -161,19 +203,18 @@ pub fn render(snap: &Snapshot, m: &WorkerMetrics, client_connections: u64) -> St
             );
         }
     }
-    connections(&mut o, snap, client_connections);
-    o
 }
 
 /// `sluice_upstream_connects_total` per server, and `sluice_connections{side}`: open
 /// client connections (the accept loops' count) and open upstream connections
 /// (pooled or in use, all servers of the running config).
 fn connections(o: &mut String, snap: &Snapshot, client: u64) {
-    let _ = writeln!(
+    help(
         o,
-        "# HELP sluice_upstream_connects_total Upstream connections opened (reuse keeps it still)."
+        "sluice_upstream_connects_total",
+        "counter",
+        "Upstream connections opened (reuse keeps it still).",
     );
-    let _ = writeln!(o, "# TYPE sluice_upstream_connects_total counter");
     let mut upstream = 0u64;
     for (pool, stats) in snap.config.pools.iter().zip(&snap.servers) {
         for s in stats {
@@ -187,8 +228,12 @@ fn connections(o: &mut String, snap: &Snapshot, client: u64) {
             );
         }
     }
-    let _ = writeln!(o, "# HELP sluice_connections Open connections by side.");
-    let _ = writeln!(o, "# TYPE sluice_connections gauge");
+    help(
+        o,
+        "sluice_connections",
+        "gauge",
+        "Open connections by side.",
+    );
     let _ = writeln!(o, "sluice_connections{{side=\"client\"}} {client}");
     let _ = writeln!(o, "sluice_connections{{side=\"upstream\"}} {upstream}");
 }

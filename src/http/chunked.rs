@@ -126,6 +126,9 @@ impl ChunkedDecoder {
                     }
                     continue;
                 }
+                State::DataCr if b == b'\r' => State::DataLf,
+                State::DataLf if b == b'\n' => State::SizeStart,
+                State::DataCr | State::DataLf => return Err(ChunkError::BadLineEnding),
                 State::SizeStart => {
                     let d = hex(b).ok_or(ChunkError::InvalidSize)?;
                     self.remaining = u64::from(d);
@@ -145,55 +148,10 @@ impl ChunkedDecoder {
                     },
                     _ => return Err(ChunkError::InvalidSize),
                 },
-                State::Ext { len } => match b {
-                    b'\r' => State::SizeLf {
-                        last: self.remaining == 0,
-                    },
-                    b'\n' => return Err(ChunkError::BadLineEnding),
-                    _ if len >= MAX_LINE || self.extensions >= MAX_EXTENSIONS_TOTAL => {
-                        return Err(ChunkError::LineTooLong);
-                    }
-                    _ => {
-                        self.extensions += 1;
-                        State::Ext { len: len + 1 }
-                    }
-                },
-                State::SizeLf { last } => match (b, last) {
-                    (b'\n', true) => State::TrailerStart,
-                    (b'\n', false) => {
-                        self.data += self.remaining;
-                        if self.max_data > 0 && self.data > self.max_data {
-                            return Err(ChunkError::TooLarge);
-                        }
-                        State::Data
-                    }
-                    _ => return Err(ChunkError::BadLineEnding),
-                },
-                State::DataCr if b == b'\r' => State::DataLf,
-                State::DataLf if b == b'\n' => State::SizeStart,
-                State::DataCr | State::DataLf => return Err(ChunkError::BadLineEnding),
-                State::TrailerStart => match b {
-                    b'\r' => State::EndLf,
-                    b'\n' => return Err(ChunkError::BadLineEnding),
-                    _ if self.trailers >= MAX_TRAILERS_TOTAL => {
-                        return Err(ChunkError::LineTooLong);
-                    }
-                    _ => {
-                        self.trailers += 1;
-                        State::TrailerLine { len: 1 }
-                    }
-                },
-                State::TrailerLine { len } => match b {
-                    b'\r' => State::TrailerLf,
-                    b'\n' => return Err(ChunkError::BadLineEnding),
-                    _ if len >= MAX_LINE || self.trailers >= MAX_TRAILERS_TOTAL => {
-                        return Err(ChunkError::LineTooLong);
-                    }
-                    _ => {
-                        self.trailers += 1;
-                        State::TrailerLine { len: len + 1 }
-                    }
-                },
+                State::Ext { len } => self.extension(b, len)?,
+                State::SizeLf { last } => self.size_lf(b, last)?,
+                State::TrailerStart => self.trailer_start(b)?,
+                State::TrailerLine { len } => self.trailer_line(b, len)?,
                 State::TrailerLf if b == b'\n' => State::TrailerStart,
                 State::EndLf if b == b'\n' => State::Done,
                 State::TrailerLf | State::EndLf => return Err(ChunkError::BadLineEnding),
@@ -204,6 +162,72 @@ impl ChunkedDecoder {
             }
         }
         Ok(i)
+    }
+
+    // The less frequent transitions on byte `b` (RFC 9112 §7.1): a chunk
+    // extension, the LF ending a chunk-size line, the trailer section. One function
+    // per state, each returning the next state. The per-chunk ones (size digits,
+    // the CRLF after data) stay inline in `feed`: fewer instructions per byte.
+    // HOT PATH: no alloc, no lock, no blocking call.
+
+    #[inline]
+    fn extension(&mut self, b: u8, len: u32) -> Result<State, ChunkError> {
+        Ok(match b {
+            b'\r' => State::SizeLf {
+                last: self.remaining == 0,
+            },
+            b'\n' => return Err(ChunkError::BadLineEnding),
+            _ if len >= MAX_LINE || self.extensions >= MAX_EXTENSIONS_TOTAL => {
+                return Err(ChunkError::LineTooLong);
+            }
+            _ => {
+                self.extensions += 1;
+                State::Ext { len: len + 1 }
+            }
+        })
+    }
+
+    #[inline]
+    fn size_lf(&mut self, b: u8, last: bool) -> Result<State, ChunkError> {
+        Ok(match (b, last) {
+            (b'\n', true) => State::TrailerStart,
+            (b'\n', false) => {
+                self.data += self.remaining;
+                if self.max_data > 0 && self.data > self.max_data {
+                    return Err(ChunkError::TooLarge);
+                }
+                State::Data
+            }
+            _ => return Err(ChunkError::BadLineEnding),
+        })
+    }
+
+    #[inline]
+    fn trailer_start(&mut self, b: u8) -> Result<State, ChunkError> {
+        Ok(match b {
+            b'\r' => State::EndLf,
+            b'\n' => return Err(ChunkError::BadLineEnding),
+            _ if self.trailers >= MAX_TRAILERS_TOTAL => return Err(ChunkError::LineTooLong),
+            _ => {
+                self.trailers += 1;
+                State::TrailerLine { len: 1 }
+            }
+        })
+    }
+
+    #[inline]
+    fn trailer_line(&mut self, b: u8, len: u32) -> Result<State, ChunkError> {
+        Ok(match b {
+            b'\r' => State::TrailerLf,
+            b'\n' => return Err(ChunkError::BadLineEnding),
+            _ if len >= MAX_LINE || self.trailers >= MAX_TRAILERS_TOTAL => {
+                return Err(ChunkError::LineTooLong);
+            }
+            _ => {
+                self.trailers += 1;
+                State::TrailerLine { len: len + 1 }
+            }
+        })
     }
 }
 

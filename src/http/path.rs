@@ -34,47 +34,9 @@ pub fn normalize_path(raw: &[u8], out: &mut Vec<u8>) -> Result<(), PathError> {
     out.push(b'/');
     loop {
         let seg_start_out = out.len();
-        // Decode one segment into `out`.
-        while i < raw.len() && raw[i] != b'/' {
-            let b = raw[i];
-            if b == b'%' {
-                let (Some(h), Some(l)) = (
-                    raw.get(i + 1).and_then(|&c| hex(c)),
-                    raw.get(i + 2).and_then(|&c| hex(c)),
-                ) else {
-                    return Err(PathError::BadPercent);
-                };
-                let c = h << 4 | l;
-                if is_unreserved(c) {
-                    out.push(c);
-                } else {
-                    out.extend_from_slice(&[b'%', HEX[usize::from(h)], HEX[usize::from(l)]]);
-                }
-                i += 3;
-            } else {
-                out.push(b);
-                i += 1;
-            }
-        }
+        i = decode_segment(raw, i, out)?;
         let at_end = i >= raw.len();
-        let seg = &out[seg_start_out..];
-        if seg == b"." {
-            out.truncate(seg_start_out);
-        } else if seg == b".." {
-            // Remove this ".." and the previous segment (with its trailing '/').
-            out.truncate(seg_start_out);
-            if seg_start_out <= 1 {
-                return Err(PathError::ClimbsAboveRoot);
-            }
-            // out = ".../prev/" → drop "prev/" keeping the '/' before it.
-            let prev_slash = out[..seg_start_out - 1]
-                .iter()
-                .rposition(|&b| b == b'/')
-                .ok_or(PathError::ClimbsAboveRoot)?;
-            out.truncate(prev_slash + 1);
-        } else if !at_end {
-            out.push(b'/');
-        }
+        resolve_segment(out, seg_start_out, at_end)?;
         if at_end {
             return Ok(());
         }
@@ -84,6 +46,62 @@ pub fn normalize_path(raw: &[u8], out: &mut Vec<u8>) -> Result<(), PathError> {
             return Ok(());
         }
     }
+}
+
+/// Decode the segment of `raw` starting at `i` into `out`; returns where it ends
+/// (at a '/' or the end of `raw`).
+// HOT PATH: no alloc (out has room for raw), no lock, no blocking call.
+#[inline]
+fn decode_segment(raw: &[u8], mut i: usize, out: &mut Vec<u8>) -> Result<usize, PathError> {
+    while i < raw.len() && raw[i] != b'/' {
+        let b = raw[i];
+        if b == b'%' {
+            let (Some(h), Some(l)) = (
+                raw.get(i + 1).and_then(|&c| hex(c)),
+                raw.get(i + 2).and_then(|&c| hex(c)),
+            ) else {
+                return Err(PathError::BadPercent);
+            };
+            let c = h << 4 | l;
+            if is_unreserved(c) {
+                out.push(c);
+            } else {
+                out.extend_from_slice(&[b'%', HEX[usize::from(h)], HEX[usize::from(l)]]);
+            }
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Ok(i)
+}
+
+/// Resolve the segment just decoded into `out[seg_start_out..]`: drop `.`, drop
+/// `..` with the segment before it, or end a kept segment with its '/' (unless it
+/// is the last).
+// HOT PATH: no alloc, no lock, no blocking call.
+#[inline]
+fn resolve_segment(out: &mut Vec<u8>, seg_start_out: usize, at_end: bool) -> Result<(), PathError> {
+    let seg = &out[seg_start_out..];
+    if seg == b"." {
+        out.truncate(seg_start_out);
+    } else if seg == b".." {
+        // Remove this ".." and the previous segment (with its trailing '/').
+        out.truncate(seg_start_out);
+        if seg_start_out <= 1 {
+            return Err(PathError::ClimbsAboveRoot);
+        }
+        // out = ".../prev/" → drop "prev/" keeping the '/' before it.
+        let prev_slash = out[..seg_start_out - 1]
+            .iter()
+            .rposition(|&b| b == b'/')
+            .ok_or(PathError::ClimbsAboveRoot)?;
+        out.truncate(prev_slash + 1);
+    } else if !at_end {
+        out.push(b'/');
+    }
+    Ok(())
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";

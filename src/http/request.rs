@@ -66,22 +66,9 @@ pub fn parse_request<'h, 'b>(
     headers: &'h mut [MaybeUninit<httparse::Header<'b>>],
     limits: &HeadLimits,
 ) -> Result<Option<RequestHead<'h, 'b>>, HttpError> {
-    let max_headers = limits.max_headers.min(headers.len());
-    let mut req = httparse::Request::new(&mut []);
-    let head_len = match req.parse_with_uninit_headers(buf, &mut headers[..max_headers]) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => {
-            if buf.len() >= limits.max_header_bytes {
-                return Err(too_large(buf, limits.max_header_bytes));
-            }
-            return Ok(None);
-        }
-        Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
-        Err(_) => return Err(HttpError::BadRequest("bad_request")),
+    let Some((req, head_len)) = parse_syntax(buf, headers, limits)? else {
+        return Ok(None);
     };
-    if head_len > limits.max_header_bytes {
-        return Err(too_large(buf, limits.max_header_bytes));
-    }
     let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version)
     else {
         return Err(HttpError::BadRequest("bad_request_line"));
@@ -89,30 +76,7 @@ pub fn parse_request<'h, 'b>(
     let headers: &'h [httparse::Header<'b>] = req.headers;
     let (authority, path, query) = split_target(target.as_bytes())?;
     let framing = Framing::scan(headers, minor_version)?;
-    let host_header = framing.host.unwrap_or(b"");
-    // RFC 9112 §3.2: an HTTP/1.1 request without exactly one Host is a 400.
-    if minor_version == 1 && framing.host.is_none() {
-        return Err(HttpError::BadRequest("missing_host"));
-    }
-    // RFC 9112 §3.2 / RFC 9110 §7.2: a Host that is not `uri-host [":" port]` is a 400.
-    if !valid_authority(host_header) {
-        return Err(HttpError::BadRequest("invalid_host"));
-    }
-    // RFC 9112 §3.2.2: with an absolute-form target the authority is the host and
-    // the `Host` field is replaced by it; one that disagrees is refused rather than
-    // letting the router and the backend see two different hosts.
-    let forward_host = match authority {
-        Some(auth) => {
-            if !valid_authority(auth) {
-                return Err(HttpError::BadRequest("bad_target"));
-            }
-            if framing.host.is_some() && !same_authority(auth, host_header) {
-                return Err(HttpError::BadRequest("host_mismatch"));
-            }
-            auth
-        }
-        None => host_header,
-    };
+    let (host_header, forward_host) = hosts(authority, framing.host, minor_version)?;
     let host = strip_port(forward_host);
     if let BodyKind::Length(n) = framing.body
         && limits.max_body > 0
@@ -152,6 +116,70 @@ pub fn parse_request<'h, 'b>(
         upgrade,
         has_range: framing.has_range,
     }))
+}
+
+/// The request line and header fields (httparse), within the limits, and the
+/// head's length. `Ok(None)` means more bytes are needed.
+// HOT PATH: no alloc, no lock, no blocking call.
+#[inline]
+fn parse_syntax<'h, 'b>(
+    buf: &'b [u8],
+    headers: &'h mut [MaybeUninit<httparse::Header<'b>>],
+    limits: &HeadLimits,
+) -> Result<Option<(httparse::Request<'h, 'b>, usize)>, HttpError> {
+    let max_headers = limits.max_headers.min(headers.len());
+    let mut req = httparse::Request::new(&mut []);
+    let head_len = match req.parse_with_uninit_headers(buf, &mut headers[..max_headers]) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() >= limits.max_header_bytes {
+                return Err(too_large(buf, limits.max_header_bytes));
+            }
+            return Ok(None);
+        }
+        Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
+        Err(_) => return Err(HttpError::BadRequest("bad_request")),
+    };
+    if head_len > limits.max_header_bytes {
+        return Err(too_large(buf, limits.max_header_bytes));
+    }
+    Ok(Some((req, head_len)))
+}
+
+/// The `Host` header as sent (empty when absent) and the host the backend
+/// receives, both checked.
+// HOT PATH: no alloc, no lock, no blocking call.
+#[inline]
+fn hosts<'b>(
+    authority: Option<&'b [u8]>,
+    host: Option<&'b [u8]>,
+    minor_version: u8,
+) -> Result<(&'b [u8], &'b [u8]), HttpError> {
+    let host_header = host.unwrap_or(b"");
+    // RFC 9112 §3.2: an HTTP/1.1 request without exactly one Host is a 400.
+    if minor_version == 1 && host.is_none() {
+        return Err(HttpError::BadRequest("missing_host"));
+    }
+    // RFC 9112 §3.2 / RFC 9110 §7.2: a Host that is not `uri-host [":" port]` is a 400.
+    if !valid_authority(host_header) {
+        return Err(HttpError::BadRequest("invalid_host"));
+    }
+    // RFC 9112 §3.2.2: with an absolute-form target the authority is the host and
+    // the `Host` field is replaced by it; one that disagrees is refused rather than
+    // letting the router and the backend see two different hosts.
+    let forward_host = match authority {
+        Some(auth) => {
+            if !valid_authority(auth) {
+                return Err(HttpError::BadRequest("bad_target"));
+            }
+            if host.is_some() && !same_authority(auth, host_header) {
+                return Err(HttpError::BadRequest("host_mismatch"));
+            }
+            auth
+        }
+        None => host_header,
+    };
+    Ok((host_header, forward_host))
 }
 
 /// 414 when the request line alone is over the limit, else 431.
@@ -216,24 +244,35 @@ impl<'b> Framing<'b> {
                 f.has_range = true;
             }
         }
-        f.body = match (content_length, chunked) {
-            // RFC 9112 §6.1: a message with both CL and TE may be an attempt to
-            // smuggle; we refuse it instead of letting TE win.
-            (Some(_), true) => {
-                return Err(HttpError::BadRequest(
-                    "content_length_with_transfer_encoding",
-                ));
-            }
-            // RFC 9112 §6.1: TE in an HTTP/1.0 request is to be treated as faulty.
-            (None, true) if minor_version == 0 => {
-                return Err(HttpError::BadRequest("transfer_encoding_in_http10"));
-            }
-            (None, true) => BodyKind::Chunked,
-            (Some(0), false) | (None, false) => BodyKind::None,
-            (Some(n), false) => BodyKind::Length(n),
-        };
+        f.body = body_kind(content_length, chunked, minor_version)?;
         Ok(f)
     }
+}
+
+/// The body's framing from the request's `Content-Length` and whether it is
+/// chunked.
+#[inline]
+fn body_kind(
+    content_length: Option<u64>,
+    chunked: bool,
+    minor_version: u8,
+) -> Result<BodyKind, HttpError> {
+    Ok(match (content_length, chunked) {
+        // RFC 9112 §6.1: a message with both CL and TE may be an attempt to
+        // smuggle; we refuse it instead of letting TE win.
+        (Some(_), true) => {
+            return Err(HttpError::BadRequest(
+                "content_length_with_transfer_encoding",
+            ));
+        }
+        // RFC 9112 §6.1: TE in an HTTP/1.0 request is to be treated as faulty.
+        (None, true) if minor_version == 0 => {
+            return Err(HttpError::BadRequest("transfer_encoding_in_http10"));
+        }
+        (None, true) => BodyKind::Chunked,
+        (Some(0), false) | (None, false) => BodyKind::None,
+        (Some(n), false) => BodyKind::Length(n),
+    })
 }
 
 /// Split a request-target into (authority, path, query). Origin-form and

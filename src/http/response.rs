@@ -77,6 +77,38 @@ pub fn parse_response<'h, 'b>(
     }
     let reason = resp.reason.unwrap_or("");
     let headers: &'h [httparse::Header<'b>] = resp.headers;
+    let (content_length, chunked) = framing_fields(headers)?;
+    let connection = ConnectionTokens::of(headers);
+    // `Connection` naming a framing field would have forwarding strip it while the
+    // body still follows: the client would frame the rest of the stream differently.
+    if connection.names(b"content-length") || connection.names(b"transfer-encoding") {
+        return Err(ResponseError::Malformed);
+    }
+    let body = body_kind(status, request_was_head, content_length, chunked);
+    let keep = match minor_version {
+        1 => !connection.names(b"close"),
+        _ => connection.names(b"keep-alive"),
+    };
+    let reusable = keep && body != BodyKind::Close && status != 101;
+    Ok(Some(ResponseHead {
+        status,
+        reason,
+        minor_version,
+        head_len,
+        headers,
+        connection,
+        body,
+        reusable,
+    }))
+}
+
+/// The response's `Content-Length`, and whether `chunked` is its final transfer
+/// coding (`None` without `Transfer-Encoding`).
+// HOT PATH: no alloc, no lock, no blocking call.
+#[inline]
+fn framing_fields(
+    headers: &[httparse::Header<'_>],
+) -> Result<(Option<u64>, Option<bool>), ResponseError> {
     let mut content_length = None;
     let mut chunked = None;
     for h in headers {
@@ -103,40 +135,28 @@ pub fn parse_response<'h, 'b>(
     if chunked.is_some() && content_length.is_some() {
         return Err(ResponseError::Malformed);
     }
-    let connection = ConnectionTokens::of(headers);
-    // `Connection` naming a framing field would have forwarding strip it while the
-    // body still follows: the client would frame the rest of the stream differently.
-    if connection.names(b"content-length") || connection.names(b"transfer-encoding") {
-        return Err(ResponseError::Malformed);
-    }
+    Ok((content_length, chunked))
+}
+
+/// How the response body is framed.
+#[inline]
+fn body_kind(
+    status: u16,
+    request_was_head: bool,
+    content_length: Option<u64>,
+    chunked: Option<bool>,
+) -> BodyKind {
     // RFC 9112 §6.3 (1)–(4): no body for HEAD, 1xx, 204, 304; then TE, then CL.
-    let body = if request_was_head || (100..200).contains(&status) || status == 204 || status == 304
-    {
-        BodyKind::None
-    } else {
-        match (chunked, content_length) {
-            (Some(true), _) => BodyKind::Chunked,
-            (Some(false), _) => BodyKind::Close,
-            (None, Some(0)) => BodyKind::None,
-            (None, Some(n)) => BodyKind::Length(n),
-            (None, None) => BodyKind::Close,
-        }
-    };
-    let keep = match minor_version {
-        1 => !connection.names(b"close"),
-        _ => connection.names(b"keep-alive"),
-    };
-    let reusable = keep && body != BodyKind::Close && status != 101;
-    Ok(Some(ResponseHead {
-        status,
-        reason,
-        minor_version,
-        head_len,
-        headers,
-        connection,
-        body,
-        reusable,
-    }))
+    if request_was_head || (100..200).contains(&status) || status == 204 || status == 304 {
+        return BodyKind::None;
+    }
+    match (chunked, content_length) {
+        (Some(true), _) => BodyKind::Chunked,
+        (Some(false), _) => BodyKind::Close,
+        (None, Some(0)) => BodyKind::None,
+        (None, Some(n)) => BodyKind::Length(n),
+        (None, None) => BodyKind::Close,
+    }
 }
 
 #[cfg(test)]

@@ -160,53 +160,50 @@ pub async fn run_connection(
             .min((plan.end + Duration::from_secs(2)).saturating_duration_since(sent_at));
         let (outcome, b, s) =
             exchange(stream.take(), plan.addr, req, buf, limit, &live.connected).await;
-        req = b.0;
-        buf = b.1;
-        let done = Instant::now();
+        (req, buf) = b;
+        let latency_us = Instant::now().duration_since(start).as_micros() as u64;
         let counted = start >= plan.measure_from;
-        let connect_failed = matches!(outcome, Outcome::Fail(E_CONNECT));
-        {
-            let mut st = stats.borrow_mut();
-            let cs = &mut st[class];
-            match outcome {
-                Outcome::Done {
-                    status,
-                    bytes,
-                    keep,
-                } => {
-                    if keep {
-                        stream = s;
-                    }
-                    if counted {
-                        cs.requests += 1;
-                        cs.bytes += bytes;
-                        cs.record(done.duration_since(start).as_micros() as u64);
-                        match status {
-                            400..=499 => cs.error(3),
-                            500..=599 => cs.error(4),
-                            _ => {}
-                        }
-                    }
-                    live.requests.fetch_add(1, Ordering::Relaxed);
-                    if status >= 400 {
-                        live.errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                Outcome::Fail(kind) => {
-                    if counted {
-                        cs.requests += 1;
-                        cs.error(kind);
-                        cs.record(done.duration_since(start).as_micros() as u64);
-                    }
-                    live.requests.fetch_add(1, Ordering::Relaxed);
-                    live.errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+        if matches!(outcome, Outcome::Done { keep: true, .. }) {
+            stream = s;
         }
-        if connect_failed {
+        let latency_us = counted.then_some(latency_us);
+        record(&outcome, &mut stats.borrow_mut()[class], &live, latency_us);
+        if matches!(outcome, Outcome::Fail(E_CONNECT)) {
             // Do not spin on a target that refuses connections.
             monoio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+}
+
+/// Count one request in the live counters and, when it falls in the measured
+/// window (`latency_us` is given), in its class's figures.
+fn record(outcome: &Outcome, cs: &mut ClassStats, live: &Live, latency_us: Option<u64>) {
+    let failed = match *outcome {
+        Outcome::Done { status, bytes, .. } => {
+            if let Some(us) = latency_us {
+                cs.requests += 1;
+                cs.bytes += bytes;
+                cs.record(us);
+                match status {
+                    400..=499 => cs.error(3),
+                    500..=599 => cs.error(4),
+                    _ => {}
+                }
+            }
+            status >= 400
+        }
+        Outcome::Fail(kind) => {
+            if let Some(us) = latency_us {
+                cs.requests += 1;
+                cs.error(kind);
+                cs.record(us);
+            }
+            true
+        }
+    };
+    live.requests.fetch_add(1, Ordering::Relaxed);
+    if failed {
+        live.errors.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -260,105 +257,134 @@ async fn read_more(s: &mut TcpStream, mut buf: Vec<u8>) -> (std::io::Result<usiz
 
 async fn read_response(s: &mut TcpStream, mut buf: Vec<u8>) -> (Outcome, Vec<u8>) {
     buf.clear();
-    // Head.
-    let (status, head_len, framing, keep) = loop {
+    let (head, buf) = read_head(s, buf).await;
+    let head = match head {
+        Ok(head) => head,
+        Err(kind) => return (Outcome::Fail(kind), buf),
+    };
+    let have = (buf.len() - head.len) as u64;
+    match head.framing {
+        Framing::Length(len) => (length_body(s, &head, len, have).await, buf),
+        Framing::Close => (close_body(s, head.status, have).await, buf),
+        Framing::Chunked => chunked_body(s, &head, buf).await,
+    }
+}
+
+/// A response head: status, length in bytes, body framing, whether the
+/// connection may be reused.
+struct Head {
+    status: u16,
+    len: usize,
+    framing: Framing,
+    keep: bool,
+}
+
+/// Read into `buf` until it holds a whole response head; the error is the
+/// failure kind.
+async fn read_head(s: &mut TcpStream, mut buf: Vec<u8>) -> (Result<Head, usize>, Vec<u8>) {
+    loop {
+        let (r, b) = read_more(s, buf).await;
+        buf = b;
+        match r {
+            Ok(0) | Err(_) => return (Err(E_RESET), buf),
+            Ok(_) => {}
+        }
+        match parse_head(&buf) {
+            Ok(Some(head)) => return (Ok(head), buf),
+            Ok(None) => {}
+            Err(()) => return (Err(E_PARSE), buf),
+        }
+    }
+}
+
+/// The head at the start of `buf`: `None` while incomplete, an error when it is
+/// malformed or its `Content-Length` is not a number.
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, ()> {
+    let mut hs = [httparse::EMPTY_HEADER; 64];
+    let mut resp = httparse::Response::new(&mut hs);
+    let len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    let status = resp.code.unwrap_or(0);
+    let mut framing = Framing::Close;
+    let mut keep = resp.version == Some(1);
+    for h in resp.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let v = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse().ok());
+            framing = Framing::Length(v.ok_or(())?);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            framing = Framing::Chunked;
+        } else if h.name.eq_ignore_ascii_case("connection")
+            && h.value.eq_ignore_ascii_case(b"close")
+        {
+            keep = false;
+        }
+    }
+    if status == 204 || status == 304 || (100..200).contains(&status) {
+        framing = Framing::Length(0);
+    }
+    Ok(Some(Head {
+        status,
+        len,
+        framing,
+        keep,
+    }))
+}
+
+/// Discard a `Content-Length` body of which `have` bytes came with the head.
+async fn length_body(s: &mut TcpStream, head: &Head, len: u64, mut have: u64) -> Outcome {
+    while have < len {
+        match discard(s, len - have).await {
+            Ok(0) | Err(_) => return Outcome::Fail(E_RESET),
+            Ok(n) => have += n as u64,
+        }
+    }
+    Outcome::Done {
+        status: head.status,
+        bytes: len,
+        keep: head.keep && have == len,
+    }
+}
+
+/// Discard a body delimited by the close of the connection.
+async fn close_body(s: &mut TcpStream, status: u16, mut have: u64) -> Outcome {
+    loop {
+        match discard(s, u64::MAX).await {
+            Ok(0) => break,
+            Ok(n) => have += n as u64,
+            Err(_) => return Outcome::Fail(E_RESET),
+        }
+    }
+    Outcome::Done {
+        status,
+        bytes: have,
+        keep: false,
+    }
+}
+
+/// Consume a chunked body until the terminating chunk; counts the body's wire
+/// bytes.
+async fn chunked_body(s: &mut TcpStream, head: &Head, mut buf: Vec<u8>) -> (Outcome, Vec<u8>) {
+    let mut data: Vec<u8> = buf[head.len..].to_vec();
+    loop {
+        if let Some(end) = chunked_end(&data) {
+            let done = Outcome::Done {
+                status: head.status,
+                bytes: end as u64,
+                keep: head.keep && end == data.len(),
+            };
+            return (done, buf);
+        }
+        buf.clear();
         let (r, b) = read_more(s, buf).await;
         buf = b;
         match r {
             Ok(0) | Err(_) => return (Outcome::Fail(E_RESET), buf),
-            Ok(_) => {}
-        }
-        let mut hs = [httparse::EMPTY_HEADER; 64];
-        let mut resp = httparse::Response::new(&mut hs);
-        match resp.parse(&buf) {
-            Ok(httparse::Status::Complete(n)) => {
-                let status = resp.code.unwrap_or(0);
-                let mut framing = Framing::Close;
-                let mut keep = resp.version == Some(1);
-                for h in resp.headers.iter() {
-                    if h.name.eq_ignore_ascii_case("content-length") {
-                        let v = std::str::from_utf8(h.value)
-                            .ok()
-                            .and_then(|v| v.trim().parse().ok());
-                        match v {
-                            Some(len) => framing = Framing::Length(len),
-                            None => return (Outcome::Fail(E_PARSE), buf),
-                        }
-                    } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                        framing = Framing::Chunked;
-                    } else if h.name.eq_ignore_ascii_case("connection")
-                        && h.value.eq_ignore_ascii_case(b"close")
-                    {
-                        keep = false;
-                    }
-                }
-                if status == 204 || status == 304 || (100..200).contains(&status) {
-                    framing = Framing::Length(0);
-                }
-                break (status, n, framing, keep);
-            }
-            Ok(httparse::Status::Partial) => {}
-            Err(_) => return (Outcome::Fail(E_PARSE), buf),
-        }
-    };
-    let mut have = (buf.len() - head_len) as u64;
-    match framing {
-        Framing::Length(len) => {
-            while have < len {
-                match discard(s, len - have).await {
-                    Ok(0) | Err(_) => return (Outcome::Fail(E_RESET), buf),
-                    Ok(n) => have += n as u64,
-                }
-            }
-            (
-                Outcome::Done {
-                    status,
-                    bytes: len,
-                    keep: keep && have == len,
-                },
-                buf,
-            )
-        }
-        Framing::Close => {
-            loop {
-                match discard(s, u64::MAX).await {
-                    Ok(0) => break,
-                    Ok(n) => have += n as u64,
-                    Err(_) => return (Outcome::Fail(E_RESET), buf),
-                }
-            }
-            (
-                Outcome::Done {
-                    status,
-                    bytes: have,
-                    keep: false,
-                },
-                buf,
-            )
-        }
-        Framing::Chunked => {
-            // Consume until the terminating chunk; counts wire bytes of the body.
-            let body_start = head_len;
-            let mut data: Vec<u8> = buf[body_start..].to_vec();
-            loop {
-                if let Some(end) = chunked_end(&data) {
-                    return (
-                        Outcome::Done {
-                            status,
-                            bytes: end as u64,
-                            keep: keep && end == data.len(),
-                        },
-                        buf,
-                    );
-                }
-                buf.clear();
-                let (r, b) = read_more(s, buf).await;
-                buf = b;
-                match r {
-                    Ok(0) | Err(_) => return (Outcome::Fail(E_RESET), buf),
-                    Ok(_) => data.extend_from_slice(&buf),
-                }
-            }
+            Ok(_) => data.extend_from_slice(&buf),
         }
     }
 }

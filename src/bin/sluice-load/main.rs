@@ -20,10 +20,11 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use client::{ClassGen, Live, Plan, run_connection};
-use profile::{Mode, Profile, duration, size};
+use profile::{Class, Mode, Profile, duration, size};
 use stats::ClassStats;
 use zipf::Zipf;
 
@@ -124,109 +125,180 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<ExitCode, String> {
-    let p = args.profile;
-    let (addr, hostport) = target_addr(&p.target)?;
-    let host = p.host.clone().unwrap_or(hostport);
-    let run_for = duration("duration", &p.duration)?;
-    let warmup = p
-        .warmup
-        .as_deref()
-        .map(|w| duration("warmup", w))
-        .transpose()?
-        .unwrap_or_default();
-    let timeout = duration("timeout", &p.timeout)?;
-    let t0 = Instant::now() + Duration::from_millis(50);
-    let mut cumulative = Vec::new();
-    let mut acc = 0;
-    let mut gens = Vec::new();
-    for (i, c) in p.classes.iter().enumerate() {
-        acc += c.weight;
-        cumulative.push(acc);
-        let range = match (&c.range_size, &c.file_size) {
-            (Some(r), f) => Some((
+    let p = &args.profile;
+    let job = Job::new(p)?;
+    let live = Arc::new(Live::default());
+    let threads = p.threads.min(p.connections);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (job, live) = (job.clone(), Arc::clone(&live));
+            std::thread::spawn(move || worker(job, t, threads, live))
+        })
+        .collect();
+    let hard_stop =
+        job.warmup + job.run_for + job.timeout.min(Duration::from_secs(2)) + Duration::from_secs(1);
+    show_progress(&handles, &live, hard_stop, args.quiet);
+    let merged = merge(handles, p.classes.len());
+    print_report(p, &merged, job.run_for.as_secs_f64(), args.json.as_deref())?;
+    if live.connected.load(Ordering::Relaxed) == 0 {
+        eprintln!("sluice-load: could not connect to {}", job.addr);
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A traffic class as a worker thread receives it: each thread builds its own
+/// Zipf table from `channels` and `zipf_s`.
+#[derive(Clone)]
+struct ClassSpec {
+    method: String,
+    path: String,
+    users: u64,
+    channels: usize,
+    zipf_s: f64,
+    range: Option<(u64, u64)>,
+}
+
+impl ClassSpec {
+    fn new(i: usize, c: &Class) -> Result<ClassSpec, String> {
+        let range = match &c.range_size {
+            Some(r) => Some((
                 size(&format!("class[{i}].range_size"), r)?,
-                f.as_deref()
+                c.file_size
+                    .as_deref()
                     .map(|f| size("file_size", f))
                     .transpose()?
                     .unwrap_or(64 << 20),
             )),
-            _ => None,
+            None => None,
         };
-        gens.push((
-            c.method.clone(),
-            c.path.clone(),
-            c.users,
-            c.channels,
-            c.zipf_s,
+        Ok(ClassSpec {
+            method: c.method.clone(),
+            path: c.path.clone(),
+            users: c.users,
+            channels: c.channels,
+            zipf_s: c.zipf_s,
             range,
-        ));
+        })
     }
-    let live = Arc::new(Live::default());
-    let threads = p.threads.min(p.connections);
-    let names: Vec<String> = p.classes.iter().map(|c| c.name.clone()).collect();
-    let mut handles = Vec::new();
-    for t in 0..threads {
-        let gens = gens.clone();
-        let cumulative = cumulative.clone();
-        let live = Arc::clone(&live);
-        let host = host.clone();
-        let (mode, rate, connections, seed) = (p.mode, p.rate, p.connections, p.seed);
-        let n_classes = names.len();
-        handles.push(std::thread::spawn(move || -> Vec<ClassStats> {
-            let classes = gens
-                .into_iter()
-                .map(|(method, path, users, channels, s, range)| ClassGen {
-                    method,
-                    path,
-                    users,
-                    zipf: Zipf::new(channels, s),
-                    range,
-                })
-                .collect();
-            let plan = Rc::new(Plan {
-                addr,
-                host,
-                classes,
-                cumulative,
-                mode,
-                rate,
-                connections,
-                timeout,
-                t0,
-                measure_from: t0 + warmup,
-                end: t0 + warmup + run_for,
-            });
-            let stats = Rc::new(RefCell::new(
-                (0..n_classes)
-                    .map(|_| ClassStats::new())
-                    .collect::<Vec<_>>(),
-            ));
-            let rt = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
-                .enable_timer()
-                .build();
-            let Ok(mut rt) = rt else { return Vec::new() };
-            let st = Rc::clone(&stats);
-            rt.block_on(async move {
-                let mut tasks = Vec::new();
-                for id in (t..connections).step_by(threads) {
-                    tasks.push(monoio::spawn(run_connection(
-                        id,
-                        Rc::clone(&plan),
-                        Rc::clone(&st),
-                        Arc::clone(&live),
-                        seed,
-                    )));
-                }
-                for task in tasks {
-                    task.await;
-                }
-            });
-            stats.borrow().clone()
-        }));
+
+    fn build(self) -> ClassGen {
+        ClassGen {
+            method: self.method,
+            path: self.path,
+            users: self.users,
+            zipf: Zipf::new(self.channels, self.zipf_s),
+            range: self.range,
+        }
     }
-    // Progress once a second while the workers run (bounded by the run's end).
+}
+
+/// Everything a worker thread needs; each thread gets a clone.
+#[derive(Clone)]
+struct Job {
+    addr: SocketAddr,
+    host: String,
+    classes: Vec<ClassSpec>,
+    cumulative: Vec<u32>,
+    mode: Mode,
+    rate: f64,
+    connections: usize,
+    seed: u64,
+    timeout: Duration,
+    t0: Instant,
+    warmup: Duration,
+    run_for: Duration,
+}
+
+impl Job {
+    fn new(p: &Profile) -> Result<Job, String> {
+        let (addr, hostport) = target_addr(&p.target)?;
+        let run_for = duration("duration", &p.duration)?;
+        let warmup = p
+            .warmup
+            .as_deref()
+            .map(|w| duration("warmup", w))
+            .transpose()?
+            .unwrap_or_default();
+        let timeout = duration("timeout", &p.timeout)?;
+        let t0 = Instant::now() + Duration::from_millis(50);
+        let mut cumulative = Vec::new();
+        let mut acc = 0;
+        let mut classes = Vec::new();
+        for (i, c) in p.classes.iter().enumerate() {
+            acc += c.weight;
+            cumulative.push(acc);
+            classes.push(ClassSpec::new(i, c)?);
+        }
+        Ok(Job {
+            addr,
+            host: p.host.clone().unwrap_or(hostport),
+            classes,
+            cumulative,
+            mode: p.mode,
+            rate: p.rate,
+            connections: p.connections,
+            seed: p.seed,
+            timeout,
+            t0,
+            warmup,
+            run_for,
+        })
+    }
+
+    fn plan(self) -> Plan {
+        Plan {
+            addr: self.addr,
+            host: self.host,
+            classes: self.classes.into_iter().map(ClassSpec::build).collect(),
+            cumulative: self.cumulative,
+            mode: self.mode,
+            rate: self.rate,
+            connections: self.connections,
+            timeout: self.timeout,
+            t0: self.t0,
+            measure_from: self.t0 + self.warmup,
+            end: self.t0 + self.warmup + self.run_for,
+        }
+    }
+}
+
+/// One worker thread: connections `first`, `first + threads`, … on its own
+/// runtime. Returns its per-class figures.
+fn worker(job: Job, first: usize, threads: usize, live: Arc<Live>) -> Vec<ClassStats> {
+    let (connections, seed, n_classes) = (job.connections, job.seed, job.classes.len());
+    let plan = Rc::new(job.plan());
+    let stats = Rc::new(RefCell::new(
+        (0..n_classes)
+            .map(|_| ClassStats::new())
+            .collect::<Vec<_>>(),
+    ));
+    let rt = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+        .enable_timer()
+        .build();
+    let Ok(mut rt) = rt else { return Vec::new() };
+    let st = Rc::clone(&stats);
+    rt.block_on(async move {
+        let mut tasks = Vec::new();
+        for id in (first..connections).step_by(threads) {
+            tasks.push(monoio::spawn(run_connection(
+                id,
+                Rc::clone(&plan),
+                Rc::clone(&st),
+                Arc::clone(&live),
+                seed,
+            )));
+        }
+        for task in tasks {
+            task.await;
+        }
+    });
+    stats.borrow().clone()
+}
+
+/// Progress once a second while the workers run (bounded by `hard_stop`).
+fn show_progress<T>(handles: &[JoinHandle<T>], live: &Live, hard_stop: Duration, quiet: bool) {
     let started = Instant::now();
-    let hard_stop = warmup + run_for + timeout.min(Duration::from_secs(2)) + Duration::from_secs(1);
     let mut last = 0;
     while handles.iter().any(|h| !h.is_finished()) && started.elapsed() < hard_stop {
         #[allow(clippy::disallowed_methods)] // the main thread only reports progress
@@ -234,7 +306,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
         let secs = started.elapsed().as_secs();
         if secs > last {
             last = secs;
-            if !args.quiet {
+            if !quiet {
                 eprintln!(
                     "[{secs:>3}s] requests {} ({:.0}/s) errors {}",
                     live.requests.load(Ordering::Relaxed),
@@ -244,7 +316,11 @@ fn run(args: Args) -> Result<ExitCode, String> {
             }
         }
     }
-    let mut merged: Vec<ClassStats> = names.iter().map(|_| ClassStats::new()).collect();
+}
+
+/// Per-class figures summed over the workers that finished.
+fn merge(handles: Vec<JoinHandle<Vec<ClassStats>>>, n_classes: usize) -> Vec<ClassStats> {
+    let mut merged: Vec<ClassStats> = (0..n_classes).map(|_| ClassStats::new()).collect();
     for h in handles {
         if h.is_finished()
             && let Ok(per_class) = h.join()
@@ -254,33 +330,36 @@ fn run(args: Args) -> Result<ExitCode, String> {
             }
         }
     }
+    merged
+}
+
+/// The table on stdout, and the JSON document in `json` if given.
+fn print_report(
+    p: &Profile,
+    merged: &[ClassStats],
+    secs: f64,
+    json: Option<&str>,
+) -> Result<(), String> {
     let mut total = ClassStats::new();
-    for m in &merged {
+    for m in merged {
         total.merge(m);
     }
-    let secs = run_for.as_secs_f64();
-    let rows: Vec<report::Row<'_>> = names
+    let mut rows: Vec<report::Row<'_>> = p
+        .classes
         .iter()
-        .zip(&merged)
-        .map(|(n, s)| report::Row { name: n, stats: s })
-        .collect();
-    let total_row = report::Row {
-        name: "total",
-        stats: &total,
-    };
-    let mut all = rows
-        .iter()
-        .map(|r| report::Row {
-            name: r.name,
-            stats: r.stats,
+        .zip(merged)
+        .map(|(c, s)| report::Row {
+            name: &c.name,
+            stats: s,
         })
-        .collect::<Vec<_>>();
-    all.push(report::Row {
+        .collect();
+    rows.push(report::Row {
         name: "total",
         stats: &total,
     });
-    print!("{}", report::table(&all, secs));
-    if let Some(path) = &args.json {
+    print!("{}", report::table(&rows, secs));
+    if let Some(path) = json {
+        let (classes, total_row) = rows.split_at(rows.len() - 1);
         let mode = if p.mode == Mode::Open {
             "open"
         } else {
@@ -288,13 +367,9 @@ fn run(args: Args) -> Result<ExitCode, String> {
         };
         std::fs::write(
             path,
-            report::json(&rows, &total_row, mode, p.rate, secs, p.connections),
+            report::json(classes, &total_row[0], mode, p.rate, secs, p.connections),
         )
         .map_err(|e| format!("{path}: {e}"))?;
     }
-    if live.connected.load(Ordering::Relaxed) == 0 {
-        eprintln!("sluice-load: could not connect to {addr}");
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

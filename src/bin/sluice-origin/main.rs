@@ -87,13 +87,42 @@ fn parse_spec(arg: &str) -> Result<Spec, String> {
 }
 
 fn main() -> ExitCode {
+    let specs = match parse_args() {
+        Ok(specs) => specs,
+        Err(code) => return code,
+    };
+    let block = Arc::new(content::block());
+    let mut line = Vec::new();
+    let mut to_serve = Vec::new();
+    for spec in specs {
+        match bind(spec, &block) {
+            Ok((entry, serve)) => {
+                line.push(entry);
+                to_serve.extend(serve);
+            }
+            Err(e) => {
+                eprintln!("sluice-origin: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    println!("{{\"origins\":[{}]}}", line.join(","));
+    for (listener, origin) in to_serve {
+        std::thread::spawn(move || server::serve(listener, origin));
+    }
+    wait_for_signal()
+}
+
+/// The origins to start; `Err` is the exit code when there is nothing to run
+/// (`--help`, or a bad argument, already reported).
+fn parse_args() -> Result<Vec<Spec>, ExitCode> {
     let mut specs = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "-h" | "--help" => {
                 println!("{USAGE}");
-                return ExitCode::SUCCESS;
+                return Err(ExitCode::SUCCESS);
             }
             "--threads" => {
                 // Accepted for compatibility: connections get their own threads.
@@ -103,66 +132,56 @@ fn main() -> ExitCode {
                 Ok(s) => specs.push(s),
                 Err(e) => {
                     eprintln!("sluice-origin: {e}\n{USAGE}");
-                    return ExitCode::from(2);
+                    return Err(ExitCode::from(2));
                 }
             },
         }
     }
     if specs.is_empty() {
         eprintln!("sluice-origin: no origin given\n{USAGE}");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
-    let block = Arc::new(content::block());
-    let mut line = Vec::new();
-    let mut to_serve = Vec::new();
-    for spec in specs {
-        let listener = match TcpListener::bind(&spec.addr) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("sluice-origin: bind {}: {e}", spec.addr);
-                return ExitCode::FAILURE;
-            }
-        };
-        let addr = match listener.local_addr() {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("sluice-origin: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let kind = match spec.kind {
-            Kind::Api => "api",
-            Kind::Live => "live",
-            Kind::Vod => "vod",
-        };
-        let name = spec
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{kind}@{addr}"));
-        line.push(format!(
-            "{{\"kind\":\"{kind}\",\"name\":\"{name}\",\"addr\":\"{addr}\"}}"
-        ));
-        let refuse = spec.fault == Fault::Refuse;
-        let origin = Arc::new(Origin {
-            kind: spec.kind,
-            name,
-            seg_size: spec.seg_size,
-            latency: spec.latency,
-            fault: Mutex::new(spec.fault),
-            conns: AtomicU64::new(0),
-            block: Arc::clone(&block),
-        });
-        if refuse {
-            // Started refusing: nothing listens on the port.
-            drop(listener);
-        } else {
-            to_serve.push((listener, origin));
-        }
+    Ok(specs)
+}
+
+/// A bound listener and the origin it serves.
+type ToServe = (TcpListener, Arc<Origin>);
+
+/// Bind one origin: its entry in the bound-address line, and its listener unless
+/// it starts refusing (then nothing listens on the port).
+fn bind(spec: Spec, block: &Arc<Vec<u8>>) -> Result<(String, Option<ToServe>), String> {
+    let listener = TcpListener::bind(&spec.addr).map_err(|e| format!("bind {}: {e}", spec.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let kind = match spec.kind {
+        Kind::Api => "api",
+        Kind::Live => "live",
+        Kind::Vod => "vod",
+    };
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{kind}@{addr}"));
+    let entry = format!("{{\"kind\":\"{kind}\",\"name\":\"{name}\",\"addr\":\"{addr}\"}}");
+    let refuse = spec.fault == Fault::Refuse;
+    let origin = Arc::new(Origin {
+        kind: spec.kind,
+        name,
+        seg_size: spec.seg_size,
+        latency: spec.latency,
+        fault: Mutex::new(spec.fault),
+        conns: AtomicU64::new(0),
+        block: Arc::clone(block),
+    });
+    if refuse {
+        // Started refusing: nothing listens on the port.
+        drop(listener);
+        return Ok((entry, None));
     }
-    println!("{{\"origins\":[{}]}}", line.join(","));
-    for (listener, origin) in to_serve {
-        std::thread::spawn(move || server::serve(listener, origin));
-    }
+    Ok((entry, Some((listener, origin))))
+}
+
+/// Serve until SIGTERM or SIGINT.
+fn wait_for_signal() -> ExitCode {
     let signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,

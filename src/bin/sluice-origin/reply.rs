@@ -215,7 +215,16 @@ pub fn write_reply(
     block: &[u8],
     stop_after: Option<u64>,
 ) -> io::Result<()> {
-    let reason = match reply.status {
+    let no_body = reply.status == 204 || reply.status == 304 || (100..200).contains(&reply.status);
+    let head = reply_head(reply, framing, no_body, keep, extra);
+    if head_only || no_body {
+        return s.write_all(head.as_bytes());
+    }
+    write_body(s, head.into_bytes(), reply, framing, block, stop_after)
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
         200 => "OK",
         206 => "Partial Content",
         204 => "No Content",
@@ -226,19 +235,27 @@ pub fn write_reply(
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Status",
-    };
-    let no_body = reply.status == 204 || reply.status == 304 || (100..200).contains(&reply.status);
+    }
+}
+
+fn reply_head(
+    reply: &Reply,
+    framing: Framing,
+    no_body: bool,
+    keep: bool,
+    extra: &[(&'static str, String)],
+) -> String {
     let mut head = format!(
-        "HTTP/1.1 {} {reason}\r\nServer: sluice-origin\r\n",
-        reply.status
+        "HTTP/1.1 {} {}\r\nServer: sluice-origin\r\n",
+        reply.status,
+        reason(reply.status)
     );
     for (k, v) in reply.headers.iter().chain(extra.iter()) {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    let len = reply.body.len();
     if !no_body {
         match framing {
-            Framing::Length => head.push_str(&format!("Content-Length: {len}\r\n")),
+            Framing::Length => head.push_str(&format!("Content-Length: {}\r\n", reply.body.len())),
             Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n"),
             Framing::Close => {}
         }
@@ -247,13 +264,20 @@ pub fn write_reply(
         head.push_str("Connection: close\r\n");
     }
     head.push_str("\r\n");
-    if head_only || no_body {
-        return s.write_all(head.as_bytes());
-    }
-    let mut out = head.into_bytes();
-    let limit = stop_after.unwrap_or(u64::MAX).min(len);
-    // Stream the body in pieces; chunked framing uses one chunk per piece plus one
-    // small chunk with an extension at the start.
+    head
+}
+
+/// Write `out` (the head) and the body after it, in pieces; chunked framing uses
+/// one chunk per piece plus one small chunk with an extension at the start.
+fn write_body(
+    s: &mut TcpStream,
+    mut out: Vec<u8>,
+    reply: &Reply,
+    framing: Framing,
+    block: &[u8],
+    stop_after: Option<u64>,
+) -> io::Result<()> {
+    let limit = stop_after.unwrap_or(u64::MAX).min(reply.body.len());
     let mut sent = 0u64;
     let mut first = true;
     while sent < limit {
@@ -262,22 +286,7 @@ pub fn write_reply(
         } else {
             (limit - sent).min(256 * 1024)
         };
-        let bytes: Vec<u8> = match &reply.body {
-            Body::Bytes(b) => b[sent as usize..(sent + piece) as usize].to_vec(),
-            Body::Content { start, .. } => {
-                let mut v = Vec::with_capacity(piece as usize);
-                let mut off = start + sent;
-                let mut left = piece as usize;
-                while left > 0 {
-                    let at = (off % PERIOD as u64) as usize;
-                    let take = left.min(PERIOD - at);
-                    v.extend_from_slice(&block[at..at + take]);
-                    off += take as u64;
-                    left -= take;
-                }
-                v
-            }
-        };
+        let bytes = body_bytes(&reply.body, sent, piece, block);
         if framing == Framing::Chunked {
             out.extend_from_slice(
                 format!("{:x}{}\r\n", bytes.len(), if first { ";ext=1" } else { "" }).as_bytes(),
@@ -296,4 +305,24 @@ pub fn write_reply(
         out.extend_from_slice(b"0\r\n\r\n");
     }
     s.write_all(&out)
+}
+
+/// Bytes `sent..sent + piece` of `body`.
+fn body_bytes(body: &Body, sent: u64, piece: u64, block: &[u8]) -> Vec<u8> {
+    match body {
+        Body::Bytes(b) => b[sent as usize..(sent + piece) as usize].to_vec(),
+        Body::Content { start, .. } => {
+            let mut v = Vec::with_capacity(piece as usize);
+            let mut off = start + sent;
+            let mut left = piece as usize;
+            while left > 0 {
+                let at = (off % PERIOD as u64) as usize;
+                let take = left.min(PERIOD - at);
+                v.extend_from_slice(&block[at..at + take]);
+                off += take as u64;
+                left -= take;
+            }
+            v
+        }
+    }
 }

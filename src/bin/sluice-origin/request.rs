@@ -71,44 +71,10 @@ impl Reader {
 
     /// Read the next request.
     pub fn next(&mut self, s: &mut TcpStream) -> io::Result<ReadOutcome> {
-        let (req, head_len) = loop {
-            if !self.buf.is_empty() {
-                let mut hs = [httparse::EMPTY_HEADER; 128];
-                let mut r = httparse::Request::new(&mut hs);
-                match r.parse(&self.buf) {
-                    Ok(httparse::Status::Complete(n)) => {
-                        let req = Request {
-                            method: r.method.unwrap_or("").to_string(),
-                            target: r.path.unwrap_or("").to_string(),
-                            minor: r.version.unwrap_or(1),
-                            headers: r
-                                .headers
-                                .iter()
-                                .map(|h| {
-                                    (
-                                        h.name.to_string(),
-                                        String::from_utf8_lossy(h.value).into_owned(),
-                                    )
-                                })
-                                .collect(),
-                            body: Vec::new(),
-                        };
-                        break (req, n);
-                    }
-                    Ok(httparse::Status::Partial) if self.buf.len() < MAX_HEAD => {}
-                    _ => return Ok(ReadOutcome::Bad),
-                }
-            }
-            if self.fill(s)? == 0 {
-                return Ok(if self.buf.is_empty() {
-                    ReadOutcome::Closed
-                } else {
-                    ReadOutcome::Bad
-                });
-            }
+        let mut req = match self.read_head(s)? {
+            ReadOutcome::Request(req) => req,
+            other => return Ok(other),
         };
-        self.buf.drain(..head_len);
-        let mut req = req;
         let chunked = req
             .header("transfer-encoding")
             .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
@@ -142,6 +108,29 @@ impl Reader {
             req.body = self.buf.drain(..n).collect();
         }
         Ok(ReadOutcome::Request(req))
+    }
+
+    /// Read until the buffer holds a whole head, and take it off the buffer.
+    fn read_head(&mut self, s: &mut TcpStream) -> io::Result<ReadOutcome> {
+        loop {
+            if !self.buf.is_empty() {
+                match parse_head(&self.buf) {
+                    Ok(Some((req, n))) => {
+                        self.buf.drain(..n);
+                        return Ok(ReadOutcome::Request(req));
+                    }
+                    Ok(None) if self.buf.len() < MAX_HEAD => {}
+                    _ => return Ok(ReadOutcome::Bad),
+                }
+            }
+            if self.fill(s)? == 0 {
+                return Ok(if self.buf.is_empty() {
+                    ReadOutcome::Closed
+                } else {
+                    ReadOutcome::Bad
+                });
+            }
+        }
     }
 
     fn line(&mut self, s: &mut TcpStream) -> io::Result<Option<String>> {
@@ -187,4 +176,31 @@ impl Reader {
             }
         }
     }
+}
+
+/// The request head at the start of `buf` and its length; `Ok(None)` while it
+/// is incomplete.
+fn parse_head(buf: &[u8]) -> Result<Option<(Request, usize)>, httparse::Error> {
+    let mut hs = [httparse::EMPTY_HEADER; 128];
+    let mut r = httparse::Request::new(&mut hs);
+    let httparse::Status::Complete(n) = r.parse(buf)? else {
+        return Ok(None);
+    };
+    let req = Request {
+        method: r.method.unwrap_or("").to_string(),
+        target: r.path.unwrap_or("").to_string(),
+        minor: r.version.unwrap_or(1),
+        headers: r
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_string(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect(),
+        body: Vec::new(),
+    };
+    Ok(Some((req, n)))
 }

@@ -104,28 +104,8 @@ fn connection(mut s: TcpStream, o: &Origin) {
 
 /// Serve one request; false = close the connection.
 fn handle(s: &mut TcpStream, o: &Origin, req: &Request, conn_id: u64, n: u64) -> bool {
-    let path = req.path();
-    if path == "/_origin/fault" {
-        if req.method == "POST" {
-            let mode = req.target.split("mode=").nth(1).unwrap_or("");
-            match Fault::parse(mode) {
-                Some(f) => {
-                    if let Ok(mut g) = o.fault.lock() {
-                        *g = f;
-                    }
-                }
-                None => return send(s, o, req, Reply::text(400, "bad mode"), conn_id, n),
-            }
-        }
-        let name = o.fault.lock().map(|f| f.name()).unwrap_or_default();
-        return send(
-            s,
-            o,
-            req,
-            Reply::text(200, &format!("mode {name}")),
-            conn_id,
-            n,
-        );
+    if req.path() == "/_origin/fault" {
+        return fault_endpoint(s, o, req, conn_id, n);
     }
     let fault = o.fault.lock().map(|f| f.clone()).unwrap_or(Fault::None);
     let steer = req.header("x-origin-fault").unwrap_or("");
@@ -137,13 +117,7 @@ fn handle(s: &mut TcpStream, o: &Origin, req: &Request, conn_id: u64, n: u64) ->
         let _ = s.shutdown(Shutdown::Both);
         return false;
     }
-    let mut delay = o.latency;
-    if let Fault::Slow(d) = fault {
-        delay += d;
-    }
-    if let Some(d) = req.header("x-origin-delay").and_then(parse_duration) {
-        delay += d;
-    }
+    let delay = delay(o, &fault, req);
     if !delay.is_zero() {
         std::thread::sleep(delay);
     }
@@ -158,38 +132,79 @@ fn handle(s: &mut TcpStream, o: &Origin, req: &Request, conn_id: u64, n: u64) ->
     if fault == Fault::Status500 {
         reply = Reply::text(500, "fault 500");
     }
-    if let Some(code) = req
-        .header("x-origin-status")
-        .and_then(|v| v.trim().parse::<u16>().ok())
-    {
-        if code == 103 {
-            let _ =
-                s.write_all(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
-        } else {
-            reply = Reply::text(code, &format!("status {code}"));
-            reply.status = code;
-        }
-    }
+    steer_status(s, req, &mut reply);
     if fault == Fault::ResetMidBody || steer == "reset-mid-body" {
-        let framing = Framing::Length;
-        let half = match &reply.body {
-            crate::reply::Body::Bytes(b) => b.len() as u64 / 2,
-            crate::reply::Body::Content { len, .. } => len / 2,
-        };
-        let _ = write_reply(
-            s,
-            &reply,
-            framing,
-            false,
-            true,
-            &ids(o, conn_id, n),
-            &o.block,
-            Some(half),
-        );
-        reset(s);
+        reset_mid_body(s, o, &reply, conn_id, n);
         return false;
     }
     send(s, o, req, reply, conn_id, n)
+}
+
+/// `/_origin/fault`: a POST sets the mode (`?mode=M`); both methods answer with
+/// the mode in force.
+fn fault_endpoint(s: &mut TcpStream, o: &Origin, req: &Request, conn_id: u64, n: u64) -> bool {
+    if req.method == "POST" {
+        let mode = req.target.split("mode=").nth(1).unwrap_or("");
+        match Fault::parse(mode) {
+            Some(f) => {
+                if let Ok(mut g) = o.fault.lock() {
+                    *g = f;
+                }
+            }
+            None => return send(s, o, req, Reply::text(400, "bad mode"), conn_id, n),
+        }
+    }
+    let name = o.fault.lock().map(|f| f.name()).unwrap_or_default();
+    let reply = Reply::text(200, &format!("mode {name}"));
+    send(s, o, req, reply, conn_id, n)
+}
+
+/// The listener's latency, plus a `slow:` fault and `x-origin-delay`.
+fn delay(o: &Origin, fault: &Fault, req: &Request) -> Duration {
+    let mut delay = o.latency;
+    if let Fault::Slow(d) = fault {
+        delay += *d;
+    }
+    if let Some(d) = req.header("x-origin-delay").and_then(parse_duration) {
+        delay += d;
+    }
+    delay
+}
+
+/// `x-origin-status: N`: 103 sends Early Hints before the reply, any other code
+/// replaces it.
+fn steer_status(s: &mut TcpStream, req: &Request, reply: &mut Reply) {
+    let Some(code) = req
+        .header("x-origin-status")
+        .and_then(|v| v.trim().parse::<u16>().ok())
+    else {
+        return;
+    };
+    if code == 103 {
+        let _ = s.write_all(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
+    } else {
+        *reply = Reply::text(code, &format!("status {code}"));
+        reply.status = code;
+    }
+}
+
+/// Send the head and half the body, then reset the connection.
+fn reset_mid_body(s: &mut TcpStream, o: &Origin, reply: &Reply, conn_id: u64, n: u64) {
+    let half = match &reply.body {
+        crate::reply::Body::Bytes(b) => b.len() as u64 / 2,
+        crate::reply::Body::Content { len, .. } => len / 2,
+    };
+    let _ = write_reply(
+        s,
+        reply,
+        Framing::Length,
+        false,
+        true,
+        &ids(o, conn_id, n),
+        &o.block,
+        Some(half),
+    );
+    reset(s);
 }
 
 fn ids(o: &Origin, conn_id: u64, n: u64) -> Vec<(&'static str, String)> {
