@@ -14,7 +14,8 @@
 //! - `log`: diagnostics at `log.level` (`log_warn!` etc.), written by its own thread; no caller blocks on stderr.
 //! - `access_log`: JSON access log written by its own thread; workers never block on it.
 //! - `upstream`: timed connects, per-worker keep-alive pools, splice.
-//! - `proxy`: the per-connection state machine (read, plan, exchange, relay).
+//! - `core`: the per-core runtime: worker context, coarse timers and clock (passed explicitly), buffer pools, timed I/O, panic and busy guards.
+//! - `proxy`: one client connection (phases, request reading and planning) and one request's `Exchange` (acquire, send, response, relay), with one error type.
 //! - `os`: process knobs needing raw calls (mimalloc purge, open-files limit).
 //! - `worker`: pinned threads, monoio runtimes, SO_REUSEPORT listeners, accept loops.
 //! - `fuzzing`: entry points shared by the fuzz targets and the corpus test.
@@ -25,10 +26,10 @@
 //! Layers, lowest first. A module may use only modules on earlier lines (and
 //! itself), never one on its own line or a later one, and the files of one module
 //! never import each other in a cycle; `scripts/check-layers.sh` checks both.
-//! 1. `json`, `http`, `hashring`, `os`
+//! 1. `json`, `http`, `hashring`, `stats`
 //! 2. `config`
-//! 3. `metrics`, `router`
-//! 4. `balance`
+//! 3. `metrics`, `router`, `log` (with its macros `log_error`, `log_warn`, `log_info`, `log_debug`)
+//! 4. `balance`, `os`
 //! 5. `control`
 //! 6. `health`, `upstream`, `access_log`
 //! 7. `core`: the per-core runtime (context, timers, buffer pools, panic guard)

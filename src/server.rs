@@ -38,18 +38,19 @@ pub fn worker_count(config: &Config) -> usize {
     }
 }
 
-/// Start one worker per listener set, pinned to cores when the config asks.
+/// Start one worker per listener set, pinned to cores when the config asks;
+/// `connections` counts the client connections of them all.
 fn start_workers(
     listeners: Vec<Vec<std::net::TcpListener>>,
     inboxes: Vec<Inbox>,
     snapshot: &Arc<Snapshot>,
+    connections: &Arc<AtomicUsize>,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let cores = if snapshot.config.server.pin_cores {
         core_affinity::get_core_ids().unwrap_or_default()
     } else {
         Vec::new()
     };
-    let connections = Arc::new(AtomicUsize::new(0));
     let mut handles = Vec::with_capacity(listeners.len());
     for (id, (listeners, commands)) in listeners.into_iter().zip(inboxes).enumerate() {
         let spec = WorkerSpec {
@@ -58,7 +59,7 @@ fn start_workers(
             listeners,
             snapshot: Arc::clone(snapshot),
             commands,
-            connections: Arc::clone(&connections),
+            connections: Arc::clone(connections),
         };
         handles.push(spawn(spec).map_err(|e| format!("cannot start worker {id}: {e}"))?);
     }
@@ -93,7 +94,8 @@ impl Server {
         let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
         let snapshot = Arc::new(Snapshot::new(1, Arc::new(config), None));
         let (fanout, receivers) = Fanout::new(workers, snapshot.generation);
-        let handles = start_workers(listeners, receivers, &snapshot)?;
+        let connections = Arc::new(AtomicUsize::new(0));
+        let handles = start_workers(listeners, receivers, &snapshot, &connections)?;
         let health = HealthChecker::start(Arc::clone(&snapshot), fanout.clone())
             .map_err(|e| format!("cannot start health checker: {e}"))?;
         let plane = Arc::new(ControlPlane::new(

@@ -120,6 +120,14 @@ fn origin_allowed(origin: &str, host_value: &str, allowed_hosts: &[String]) -> b
         || host_part(authority).is_some_and(|h| allowed_hosts.contains(&h))
 }
 
+/// Constant-time equality of two secrets (length leaks, content does not).
+pub fn secret_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +232,12 @@ mod tests {
             ("Sec-Fetch-Dest", "iframe"),
         ];
         assert_eq!(status(&req("GET", "/", &framed), lo, &[]), 403);
+    }
+
+    #[test]
+    fn secret_eq_compares_whole_secrets() {
+        assert!(super::secret_eq(b"abc", b"abc"));
+        assert!(!super::secret_eq(b"abc", b"abd"));
+        assert!(!super::secret_eq(b"abc", b"ab"));
     }
 }

@@ -16,8 +16,9 @@ use crate::control::{ServerStats, Snapshot};
 use crate::metrics::WorkerMetrics;
 use crate::plane::{ControlPlane, ServerAction, parse_config};
 
+use super::access::secret_eq;
 use super::http::{Request, Response};
-use super::{prom, secret_eq};
+use super::prom;
 use crate::json::{number, string};
 
 /// The dashboard page (self-contained: HTML, CSS and JS inline).

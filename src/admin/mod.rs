@@ -89,21 +89,3 @@ fn run_loop(
 fn pause_before_restart() {
     std::thread::sleep(Duration::from_secs(1));
 }
-
-/// Constant-time equality of two secrets (length leaks, content does not).
-pub fn secret_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn secret_eq() {
-        assert!(super::secret_eq(b"abc", b"abc"));
-        assert!(!super::secret_eq(b"abc", b"abd"));
-        assert!(!super::secret_eq(b"abc", b"ab"));
-    }
-}
