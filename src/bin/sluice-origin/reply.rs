@@ -203,24 +203,31 @@ pub enum Framing {
     Close,
 }
 
-/// Write `reply`. `stop_after` cuts the body after that many bytes (reset-mid-body).
-#[allow(clippy::too_many_arguments)]
-pub fn write_reply(
-    s: &mut TcpStream,
-    reply: &Reply,
-    framing: Framing,
-    head_only: bool,
-    keep: bool,
-    extra: &[(&'static str, String)],
-    block: &[u8],
-    stop_after: Option<u64>,
-) -> io::Result<()> {
+/// How a reply goes on the wire.
+pub struct Wire<'a> {
+    /// How the body is delimited.
+    pub framing: Framing,
+    /// A HEAD request: the head only.
+    pub head_only: bool,
+    /// The connection stays open after this reply.
+    pub keep: bool,
+    /// Headers added to the reply's own.
+    pub extra: &'a [(&'static str, String)],
+    /// The content block bodies are cut from.
+    pub block: &'a [u8],
+    /// Cut the body after this many bytes (reset-mid-body).
+    pub stop_after: Option<u64>,
+}
+
+/// Write `reply` as `wire` says.
+pub fn write_reply(s: &mut TcpStream, reply: &Reply, wire: &Wire<'_>) -> io::Result<()> {
     let no_body = reply.status == 204 || reply.status == 304 || (100..200).contains(&reply.status);
-    let head = reply_head(reply, framing, no_body, keep, extra);
-    if head_only || no_body {
+    let head = reply_head(reply, wire.framing, no_body, wire.keep, wire.extra);
+    if wire.head_only || no_body {
         return s.write_all(head.as_bytes());
     }
-    write_body(s, head.into_bytes(), reply, framing, block, stop_after)
+    let bytes = head.into_bytes();
+    write_body(s, bytes, reply, wire.framing, wire.block, wire.stop_after)
 }
 
 fn reason(status: u16) -> &'static str {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::content::parse_duration;
-use crate::reply::{Framing, Kind, Reply, answer, write_reply};
+use crate::reply::{Framing, Kind, Reply, Wire, answer, write_reply};
 use crate::request::{ReadOutcome, Reader, Request};
 
 /// A server-wide fault mode.
@@ -194,16 +194,15 @@ fn reset_mid_body(s: &mut TcpStream, o: &Origin, reply: &Reply, conn_id: u64, n:
         crate::reply::Body::Bytes(b) => b.len() as u64 / 2,
         crate::reply::Body::Content { len, .. } => len / 2,
     };
-    let _ = write_reply(
-        s,
-        reply,
-        Framing::Length,
-        false,
-        true,
-        &ids(o, conn_id, n),
-        &o.block,
-        Some(half),
-    );
+    let wire = Wire {
+        framing: Framing::Length,
+        head_only: false,
+        keep: true,
+        extra: &ids(o, conn_id, n),
+        block: &o.block,
+        stop_after: Some(half),
+    };
+    let _ = write_reply(s, reply, &wire);
     reset(s);
 }
 
@@ -226,17 +225,15 @@ fn send(s: &mut TcpStream, o: &Origin, req: &Request, reply: Reply, conn_id: u64
     if keep && req.minor == 0 {
         extra.push(("Connection", "keep-alive".into()));
     }
-    let ok = write_reply(
-        s,
-        &reply,
+    let wire = Wire {
         framing,
-        req.method == "HEAD",
+        head_only: req.method == "HEAD",
         keep,
-        &extra,
-        &o.block,
-        None,
-    )
-    .is_ok();
+        extra: &extra,
+        block: &o.block,
+        stop_after: None,
+    };
+    let ok = write_reply(s, &reply, &wire).is_ok();
     ok && keep
 }
 
