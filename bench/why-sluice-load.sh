@@ -9,7 +9,8 @@
 # `perf record -g`, the share of its time spent in sock_def_readable (waking the reader
 # of the bytes it just sent).
 #
-# Usage: [ALT=path/to/another/sluice-load] bench/why-sluice-load.sh [ROUNDS] [SECONDS]
+# Usage: [ALT=path/to/another/sluice-load] [RATE=N] [CONNS=64] [PROXIES="haproxy sluice"]
+#        bench/why-sluice-load.sh [ROUNDS] [SECONDS]
 # ALT adds a fourth generator, e.g. a sluice-load built with its ring set up with
 # DEFER_TASKRUN (see bench/RESULTS.md, "Why sluice-load ..."). Kills only what it starts.
 set -euo pipefail
@@ -79,16 +80,23 @@ taskset -c 1 nginx -c "$WORK/origin.conf" > "$WORK/logs/origin.out" 2>&1 & PIDS+
 
 EVENTS="raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_io_uring_enter,ipi:ipi_send_cpu,sched:sched_waking,io_uring:io_uring_task_add"
 GENS="wrk h2load sluice-load${ALT:+ alt}"
+# RATE=N: every generator sends N req/s in all (h2load --rps per connection, sluice-load
+# --mode open), so that the proxy runs at the same load under each; wrk cannot, and is left out.
+RATE=${RATE:-}
+if [ -n "$RATE" ]; then GENS=${GENS/wrk /}; fi
+H2RATE=()
+SLRATE=()
+if [ -n "$RATE" ]; then H2RATE=(--rps=$(( RATE / CONNS ))); SLRATE=(--mode open --rate "$RATE"); fi
 
 gen() { # name port -> requests done
   local url="http://127.0.0.1:$2/1k"
   case $1 in
     wrk) taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" "$url" | awk '/requests in/{print $1}' ;;
-    h2load) taskset -c 1 h2load --h1 -t1 -c"$CONNS" -D "$SECS" "$url" | awk '/^requests:/{print $8}' ;;
+    h2load) taskset -c 1 h2load --h1 -t1 -c"$CONNS" -D "$SECS" "${H2RATE[@]}" "$url" | awk '/^requests:/{print $8}' ;;
     sluice-load) taskset -c 1 "$BIN/sluice-load" -p bench/small-1k.toml --target "http://127.0.0.1:$2" \
-      --connections "$CONNS" --duration "${SECS}s" --warmup 0s --quiet | awk '/^total/{print $2}' ;;
+      --connections "$CONNS" --duration "${SECS}s" --warmup 0s --quiet "${SLRATE[@]}" | awk '/^total/{print $2}' ;;
     alt) taskset -c 1 "$ALT" -p bench/small-1k.toml --target "http://127.0.0.1:$2" \
-      --connections "$CONNS" --duration "${SECS}s" --warmup 0s --quiet | awk '/^total/{print $2}' ;;
+      --connections "$CONNS" --duration "${SECS}s" --warmup 0s --quiet "${SLRATE[@]}" | awk '/^total/{print $2}' ;;
   esac
 }
 

@@ -33,6 +33,13 @@
 #                        each /1k run (syscalls, IPIs sent, io_uring task-work adds,
 #                        wake-ups) and report them per request. Evidence runs only:
 #                        tracing costs the proxy CPU, so do not quote CPU figures from it.
+#   QUIET=60 QUIET_PCT=20  wait up to QUIET s before each run for the machine to be idle
+#                        (both CPUs under QUIET_PCT % of a core), and repeat (at most
+#                        twice) a run in which other work took more than QUIET_PCT % of
+#                        CPU 0; QUIET=0 = neither
+#   H2LOG=1              h2load writes a line per request (to /dev/shm) for its p99;
+#                        that costs h2load about 1 µs per request on CPU 1 (every
+#                        proxy alike); H2LOG=0 = no log and no h2load p99
 #   LABEL="..."          free text on the load conditions, printed in the report
 #   REPORT=path          where the report goes (default bench/RESULTS.md)
 #   IDLE_CONNS=5000 FIXED_RATE=10000 KEEP_WORK=1 (keep the scratch folder)
@@ -47,6 +54,10 @@ IDLE_CONNS=${IDLE_CONNS:-5000}
 FIXED_RATE=${FIXED_RATE:-10000}
 WARMUP=${WARMUP:-1}
 EVENTS=${EVENTS:-0}
+QUIET=${QUIET:-60}
+QUIET_PCT=${QUIET_PCT:-20}
+H2LOG=${H2LOG:-1}
+TCK=$(getconf CLK_TCK)
 ulimit -n 20000
 
 need=()
@@ -63,6 +74,13 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 cargo build --release --quiet --bins
 BIN=$PWD/target/release
+
+# Another comparison (or anything else) on our ports would be measured instead of ours.
+busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9100|9101|9102|9103|9104|9109|9111|9112|9113)$' || true)
+if [ -n "$busy" ]; then
+  echo "compare.sh: ports already in use (another comparison running?): $(echo $busy)" >&2
+  exit 1
+fi
 
 WORK=$(mktemp -d /tmp/sluice-compare.XXXXXX)
 chmod 755 "$WORK"  # the nginx origin's worker user must read www/
@@ -264,25 +282,63 @@ warm() { # generator conns path: the same load, unmeasured, so pools are at thei
   esac
 }
 
+# QUIET: on a machine shared with others, wait (at most QUIET seconds) before each run
+# until CPU 0 and CPU 1 are idle but for QUIET_PCT % of a core over half a second; after
+# a run in which other work took more than QUIET_PCT % of CPU 0 (the proxy's core), run
+# it again, at most twice more. The report counts the runs still disturbed.
+quiet_wait() {
+  [ "$QUIET" != 0 ] || return 0
+  local end=$((SECONDS + QUIET)) b0 c0 b1 c1
+  while [ "$SECONDS" -lt "$end" ]; do
+    read -r b0 c0 < <(cpu_busy); sleep 0.5; read -r b1 c1 < <(cpu_busy)
+    [ $(( 200 * (b1 - b0 + c1 - c0) )) -gt $(( QUIET_PCT * TCK )) ] || return 0
+  done
+}
+cpu0_other_pct() { # meta file -> % of CPU 0 busy outside the proxy during that run
+  awk -F= -v tck="$TCK" '{v[$1] = $2} END {printf "%d", 100 * (v["cpu0_busy"] - v["usr_ticks"] - v["sys_ticks"]) / (v["wall_s"] * tck)}' "$1"
+}
+quietly() { # base command... : the command warms up and measures into base.meta
+  local base=$1 tries=0 other; shift
+  while :; do
+    quiet_wait
+    "$@"
+    tries=$((tries + 1))
+    other=$(cpu0_other_pct "$base.meta")
+    if [ "$QUIET" = 0 ] || [ "$tries" -ge 3 ] || [ "$other" -le "$QUIET_PCT" ]; then break; fi
+    echo "  ${base##*/}: CPU 0 was $other % busy with other work; again" >&2
+  done
+  echo "tries=$tries" >> "$base.meta"
+}
+
 run_wrk() { # round conns path name
+  local base=$WORK/out/$PROXY-wrk-$4-c$2-$1
+  quietly "$base" wrk_once "$base" "$2" "$3"
+}
+wrk_once() { # base conns path
   warm wrk "$2" "$3"
-  measure "$WORK/out/$PROXY-wrk-$4-c$2-$1" taskset -c 1 wrk -t1 -c"$2" -d"${SECS}s" --latency "http://127.0.0.1:$PORT$3"
+  measure "$1" taskset -c 1 wrk -t1 -c"$2" -d"${SECS}s" --latency "http://127.0.0.1:$PORT$3"
 }
 run_h2load() { # round conns path name
-  warm h2load "$2" "$3"
-  local log=$H2LOG_DIR/h2.log
-  rm -f "$log"
-  measure "$WORK/out/$PROXY-h2load-$4-c$2-$1" taskset -c 1 h2load --h1 -t1 -c"$2" -D "$SECS" --log-file="$log" "http://127.0.0.1:$PORT$3"
+  local base=$WORK/out/$PROXY-h2load-$4-c$2-$1 log=$H2LOG_DIR/h2.log
+  quietly "$base" h2load_once "$base" "$2" "$3"
   # p50/p99 of "time for request" from the per-request log (3rd column, µs)
-  awk '{print $3}' "$log" | sort -n | awk '{v[NR]=$1} END{if (NR) printf "p50_us=%d\np99_us=%d\n", v[int(NR*0.5)+1], v[int(NR*0.99)+1]}' \
-    >> "$WORK/out/$PROXY-h2load-$4-c$2-$1.meta"
+  [ -f "$log" ] && awk '{print $3}' "$log" | sort -n | awk '{v[NR]=$1} END{if (NR) printf "p50_us=%d\np99_us=%d\n", v[int(NR*0.5)+1], v[int(NR*0.99)+1]}' \
+    >> "$base.meta"
   rm -f "$log"
+}
+h2load_once() { # base conns path
+  warm h2load "$2" "$3"
+  rm -f "$H2LOG_DIR/h2.log"
+  local log=()
+  [ "$H2LOG" = 0 ] || log=(--log-file="$H2LOG_DIR/h2.log")
+  measure "$1" taskset -c 1 h2load --h1 -t1 -c"$2" -D "$SECS" "${log[@]}" "http://127.0.0.1:$PORT$3"
 }
 run_load() { # round workload profile extra-args...  (sluice-load)
   local round=$1 workload=$2 profile=$3; shift 3
-  measure "$WORK/out/$PROXY-sluice-load-$workload-$round" taskset -c 1 "$BIN/sluice-load" -p "bench/$profile.toml" \
+  local base=$WORK/out/$PROXY-sluice-load-$workload-$round
+  quietly "$base" measure "$base" taskset -c 1 "$BIN/sluice-load" -p "bench/$profile.toml" \
     --target "http://127.0.0.1:$PORT" --duration "${SECS}s" --warmup 0s --quiet \
-    --json "$WORK/out/$PROXY-sluice-load-$workload-$round.json" "$@"
+    --json "$base.json" "$@"
 }
 
 idle_rss() { # round
@@ -326,9 +382,9 @@ LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
   | awk '/time:/ {name=$1; if (name=="time:") name=prev; gsub(/\[/,""); for(i=1;i<=NF;i++) if ($i=="time:") print name, $(i+3), $(i+4)} {prev=$1}' > "$WORK/out/micro.txt" || true
 
 VERSIONS="sluice $(git rev-parse --short HEAD) ($(rustc --version)); $(haproxy -v | head -1); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(h2load --version | head -1); kernel $(uname -r)"
-export CMP_OUT="$WORK/out" CMP_ROUNDS="$ROUNDS" CMP_SECS="$SECS" CMP_TCK="$(getconf CLK_TCK)" \
+export CMP_OUT="$WORK/out" CMP_ROUNDS="$ROUNDS" CMP_SECS="$SECS" CMP_TCK="$TCK" CMP_QUIET="$QUIET" CMP_QUIET_PCT="$QUIET_PCT" \
   CMP_VERSIONS="$VERSIONS" CMP_IDLE="$IDLE_CONNS" CMP_FIXED="$FIXED_RATE" CMP_CONNS="${CONNS[*]}" \
-  CMP_GENERATORS="${GENERATORS[*]}" CMP_PROXIES="${PROXIES[*]}" CMP_WARMUP="$WARMUP" CMP_EVENTS="$EVENTS" \
+  CMP_GENERATORS="${GENERATORS[*]}" CMP_PROXIES="${PROXIES[*]}" CMP_WARMUP="$WARMUP" CMP_EVENTS="$EVENTS" CMP_H2LOG="$H2LOG" \
   CMP_LOAD="$LOAD_START -> $LOAD_END" CMP_LABEL="${LABEL:-}" CMP_NPROC="$(nproc)"
-python3 scripts/compare_report.py
+python3 -B scripts/compare_report.py
 echo "wrote ${REPORT:-bench/RESULTS.md}" >&2
