@@ -1,44 +1,109 @@
 #!/usr/bin/env bash
 # Side-by-side comparison of sluice, HAProxy and nginx on this machine, as in
-# ../shared/bench/METHOD.md: each proxy pinned to CPU 0 with one worker, origins and
-# load (sluice-load) pinned to CPU 1, proxies alternating over rounds; medians and
-# ratios go to bench/RESULTS.md. Kills only the processes it started.
+# ../shared/bench/METHOD.md: each proxy pinned to CPU 0 with one worker, the nginx
+# origin (and sluice-origin) and the load generator pinned to CPU 1, proxies
+# alternating over rounds (A B C, A B C, ...); medians and ratios go to
+# bench/RESULTS.md (written by scripts/compare_report.py). Kills only the processes it
+# started.
+#
 # Usage: scripts/compare.sh [ROUNDS] [SECONDS]   (defaults 3 and 5)
-# For a quick A/B while tuning: PROXIES="sluice haproxy" WORKLOADS="small-1k vod-1m"
-# MICRO=0 REPORT=/tmp/ab.md scripts/compare.sh 2 5 (workloads: small-1k small-1k-fixed
-# vod-1m media-mix idle).
+#
+# Headline runs (METHOD.md, "Which load generator counts"): wrk and `h2load --h1` on
+# GET /1k at 64 and 256 connections, wrk on GET /1m at 16 connections; sluice on its
+# shipped defaults (only listen address, workers = 1, pin_cores, the pools, and an
+# admin address off the default port). Then sluice-load's own workloads (small-1k,
+# small-1k at a fixed rate, vod-1m, media-mix), labelled as such, and the idle-memory
+# run. Per run: req/s, proxy CPU (user+system of all its threads/processes, from
+# /proc) per request and per MiB, p99, the origin's accepted connections per request
+# (upstream connects), the generator's own CPU, and CPU 0's time not spent in the proxy.
+#
+# Knobs (environment):
+#   PROXIES="sluice haproxy nginx"        which proxies
+#   GENERATORS="wrk h2load sluice-load"   which load generators
+#   WORKLOADS="1k 1m 1k-fixed media-mix idle"
+#       1k: GET /1k closed loop (wrk and h2load at each of CONNS; sluice-load's
+#           small-1k profile at 64); 1m: GET /1m, 16 conns (wrk; sluice-load's
+#           vod-1m); 1k-fixed and media-mix: sluice-load only; idle: RSS per idle
+#           connection. Old names small-1k, vod-1m, small-1k-fixed still work.
+#   CONNS="64 256"       connection counts of the wrk/h2load /1k runs
+#   WARMUP=1             seconds of the same load (same generator, same connections)
+#                        before each measured wrk/h2load run; 0 = none
+#   MICRO=1              criterion micro-benchmarks (0 = skip)
+#   EVENTS=0             1 = count kernel events on the proxy with `perf stat` during
+#                        each /1k run (syscalls, IPIs sent, io_uring task-work adds,
+#                        wake-ups) and report them per request. Evidence runs only:
+#                        tracing costs the proxy CPU, so do not quote CPU figures from it.
+#   QUIET=60 QUIET_PCT=20  wait up to QUIET s before each run for the machine to be idle
+#                        (both CPUs under QUIET_PCT % of a core), and repeat (at most
+#                        twice) a run in which other work took more than QUIET_PCT % of
+#                        CPU 0; QUIET=0 = neither
+#   H2LOG=1              h2load writes a line per request (to /dev/shm) for its p99;
+#                        that costs h2load about 1 µs per request on CPU 1 (every
+#                        proxy alike); H2LOG=0 = no log and no h2load p99
+#   LABEL="..."          free text on the load conditions, printed in the report
+#   REPORT=path          where the report goes (default bench/RESULTS.md)
+#   IDLE_CONNS=5000 FIXED_RATE=10000 KEEP_WORK=1 (keep the scratch folder)
+# Quick A/B while tuning:
+#   PROXIES="sluice haproxy" GENERATORS=wrk WORKLOADS="1k 1m" MICRO=0 \
+#     REPORT=/tmp/ab.md scripts/compare.sh 2 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 SECS=${2:-5}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 FIXED_RATE=${FIXED_RATE:-10000}
+WARMUP=${WARMUP:-1}
+EVENTS=${EVENTS:-0}
+QUIET=${QUIET:-60}
+QUIET_PCT=${QUIET_PCT:-20}
+H2LOG=${H2LOG:-1}
+TCK=$(getconf CLK_TCK)
 ulimit -n 20000
 
 need=()
 command -v haproxy >/dev/null || need+=(haproxy)
 command -v nginx >/dev/null || need+=(nginx-light)
+command -v wrk >/dev/null || need+=(wrk)
+command -v h2load >/dev/null || need+=(nghttp2-client)
 command -v python3 >/dev/null || need+=(python3)
+command -v curl >/dev/null || need+=(curl)
+[ -x /usr/bin/time ] || need+=(time)
+if [ "$EVENTS" = 1 ] && ! command -v perf >/dev/null; then need+=(linux-perf); fi
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 cargo build --release --quiet --bins
 BIN=$PWD/target/release
 
+# Another comparison (or anything else) on our ports would be measured instead of ours.
+busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9100|9101|9102|9103|9104|9109|9111|9112|9113)$' || true)
+if [ -n "$busy" ]; then
+  echo "compare.sh: ports already in use (another comparison running?): $(echo $busy)" >&2
+  exit 1
+fi
+
 WORK=$(mktemp -d /tmp/sluice-compare.XXXXXX)
 chmod 755 "$WORK"  # the nginx origin's worker user must read www/
 mkdir -p "$WORK/www" "$WORK/logs" "$WORK/out"
 head -c 1024 /dev/urandom > "$WORK/www/1k"
 head -c 1048576 /dev/urandom > "$WORK/www/1m"
+# h2load writes one log line per request (the only way to get its p99); keep that
+# file in memory, not on disk.
+H2LOG_DIR=$(mktemp -d /dev/shm/sluice-compare-h2.XXXXXX 2>/dev/null || mktemp -d "$WORK/h2.XXXXXX")
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -rf "$H2LOG_DIR"
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
 
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+
 # --- origins on CPU 1: nginx static (/1k, /1m) and sluice-origin (media-mix) ---
+# The origin's stub_status (its own port) counts accepted connections: the
+# difference over a run is the proxy's upstream connects, whichever proxy it is.
 cat > "$WORK/origin.conf" <<CONF
 worker_processes 1;
 daemon off;
@@ -49,22 +114,26 @@ http {
   access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000; open_file_cache max=100;
   client_body_temp_path $WORK/cb; proxy_temp_path $WORK/pt; fastcgi_temp_path $WORK/ft; uwsgi_temp_path $WORK/ut; scgi_temp_path $WORK/st;
   server { listen 127.0.0.1:9100 reuseport backlog=4096; root $WORK/www; }
+  server { listen 127.0.0.1:9109; location = /stub { stub_status; } }
 }
 CONF
 taskset -c 1 nginx -c "$WORK/origin.conf" & PIDS+=($!)
 taskset -c 1 "$BIN/sluice-origin" api=127.0.0.1:9111,name=api live=127.0.0.1:9112,name=live vod=127.0.0.1:9113,name=vod > /dev/null & PIDS+=($!)
 
 # --- the three proxies, same pools and routes ---
+# sluice: shipped defaults. Only the listen address, one worker pinned, the pools
+# and routes, and the admin API moved off its default port (9901) so that a sluice
+# someone else runs on this machine cannot collide with it.
 cat > "$WORK/sluice.toml" <<CONF
 [server]
 listen = ["127.0.0.1:9101"]
 workers = 1
 pin_cores = true
-max_connections = 19000
+[admin]
+listen = "127.0.0.1:9104"
 [[pool]]
 name = "static"
 servers = ["127.0.0.1:9100"]
-max_idle_per_server = 128
 [[pool]]
 name = "api"
 servers = ["127.0.0.1:9111"]
@@ -146,6 +215,8 @@ http {
 }
 CONF
 
+for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:9109/stub && break; sleep 0.05; done
+
 start_proxy() { # name -> sets PROXY_PID (the process whose CPU is measured) and PORT
   case $1 in
     sluice)
@@ -161,187 +232,159 @@ start_proxy() { # name -> sets PROXY_PID (the process whose CPU is measured) and
 }
 stop_proxy() { kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; sleep 0.3; }
 
-cpu_ticks() { local t=0; for p in $MEASURE_PIDS; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
-
-run_load() { # proxy round workload profile extra-args...
-  local proxy=$1 round=$2 workload=$3 profile=$4; shift 4
-  local c0 c1
-  c0=$(cpu_ticks)
-  taskset -c 1 "$BIN/sluice-load" -p "bench/$profile.toml" --target "http://127.0.0.1:$PORT" \
-    --duration "${SECS}s" --warmup 0s --quiet --json "$WORK/out/$proxy-$workload-$round.json" "$@" > /dev/null
-  c1=$(cpu_ticks)
-  echo "$(( c1 - c0 ))" > "$WORK/out/$proxy-$workload-$round.cpu"
+# user and system ticks of the proxy, all its threads and child processes
+cpu_ticks() { local u=0 s=0 a b; for p in $MEASURE_PIDS; do read -r a b < <(awk '{print $14, $15}' "/proc/$p/stat"); u=$((u + a)); s=$((s + b)); done; echo "$u $s"; }
+# busy ticks (all but idle and iowait) of CPU 0 and CPU 1
+cpu_busy() { awk '$1=="cpu0"{c0=$2+$3+$4+$7+$8+$9} $1=="cpu1"{c1=$2+$3+$4+$7+$8+$9} END{print c0, c1}' /proc/stat; }
+# connections the nginx origin has accepted so far (stub_status; its own read included)
+origin_accepts() { curl -s http://127.0.0.1:9109/stub | awk 'NR==3{print $1}' || true; }
+# sluice's own count of upstream connects to the static pool, if it has the metric
+sluice_connects() {
+  [ "$PROXY" = sluice ] || return 0
+  curl -s -H 'Host: 127.0.0.1' http://127.0.0.1:9104/metrics \
+    | awk '/^sluice_upstream_connects_total\{/ && /pool="static"/ {s += $NF; n++} END {if (n) printf "%d", s}' || true
 }
 
-idle_rss() { # proxy round
+# Runs a measured command (the generator) with the proxy's CPU, the CPUs' busy time,
+# the upstream connects and the generator's CPU recorded around it; the generator's
+# output goes to $OUT.out. Usage: measure OUT command...
+measure() {
+  local out=$1; shift
+  local u0 s0 u1 s1 b0 b1 c0 c1 a0 a1 m0 m1 t0 t1 pp=""
+  a0=$(origin_accepts); m0=$(sluice_connects)
+  if [ "$EVENTS" = 1 ]; then
+    perf stat -x, -o "$out.perf" -e "$PERF_EVENTS" -p "$(echo $MEASURE_PIDS | tr ' ' ',')" > /dev/null 2>&1 & pp=$!
+    sleep 0.1
+  fi
+  read -r u0 s0 < <(cpu_ticks); read -r b0 c0 < <(cpu_busy); t0=$EPOCHREALTIME
+  /usr/bin/time -f "%U %S" -o "$out.gencpu" "$@" > "$out.out" 2>&1 || true
+  t1=$EPOCHREALTIME; read -r u1 s1 < <(cpu_ticks); read -r b1 c1 < <(cpu_busy)
+  if [ -n "$pp" ]; then kill -INT "$pp" 2>/dev/null || true; wait "$pp" 2>/dev/null || true; fi
+  a1=$(origin_accepts); m1=$(sluice_connects)
+  {
+    echo "usr_ticks=$((u1 - u0))"
+    echo "sys_ticks=$((s1 - s0))"
+    echo "cpu0_busy=$((b1 - b0))"
+    echo "cpu1_busy=$((c1 - c0))"
+    if [ -n "$a0" ] && [ -n "$a1" ]; then echo "origin_connects=$(( a1 - a0 - 1 ))"; fi
+    if [ -n "$m0" ] && [ -n "$m1" ]; then echo "metric_connects=$(( m1 - m0 ))"; fi
+    echo "wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')"
+    echo "load=$(cut -d' ' -f1 /proc/loadavg)"
+  } > "$out.meta"
+}
+PERF_EVENTS="raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_io_uring_enter,ipi:ipi_send_cpu,sched:sched_waking,io_uring:io_uring_task_add,io_uring:io_uring_poll_arm"
+
+warm() { # generator conns path: the same load, unmeasured, so pools are at their steady size
+  [ "$WARMUP" != 0 ] || return 0
+  case $1 in
+    wrk) taskset -c 1 wrk -t1 -c"$2" -d"${WARMUP}s" "http://127.0.0.1:$PORT$3" > /dev/null 2>&1 || true ;;
+    h2load) taskset -c 1 h2load --h1 -t1 -c"$2" -D "$WARMUP" "http://127.0.0.1:$PORT$3" > /dev/null 2>&1 || true ;;
+  esac
+}
+
+# QUIET: on a machine shared with others, wait (at most QUIET seconds) before each run
+# until CPU 0 and CPU 1 are idle but for QUIET_PCT % of a core over half a second; after
+# a run in which other work took more than QUIET_PCT % of CPU 0 (the proxy's core), run
+# it again, at most twice more. The report counts the runs still disturbed.
+quiet_wait() {
+  [ "$QUIET" != 0 ] || return 0
+  local end=$((SECONDS + QUIET)) b0 c0 b1 c1
+  while [ "$SECONDS" -lt "$end" ]; do
+    read -r b0 c0 < <(cpu_busy); sleep 0.5; read -r b1 c1 < <(cpu_busy)
+    [ $(( 200 * (b1 - b0 + c1 - c0) )) -gt $(( QUIET_PCT * TCK )) ] || return 0
+  done
+}
+cpu0_other_pct() { # meta file -> % of CPU 0 busy outside the proxy during that run
+  awk -F= -v tck="$TCK" '{v[$1] = $2} END {printf "%d", 100 * (v["cpu0_busy"] - v["usr_ticks"] - v["sys_ticks"]) / (v["wall_s"] * tck)}' "$1"
+}
+quietly() { # base command... : the command warms up and measures into base.meta
+  local base=$1 tries=0 other; shift
+  while :; do
+    quiet_wait
+    "$@"
+    tries=$((tries + 1))
+    other=$(cpu0_other_pct "$base.meta")
+    if [ "$QUIET" = 0 ] || [ "$tries" -ge 3 ] || [ "$other" -le "$QUIET_PCT" ]; then break; fi
+    echo "  ${base##*/}: CPU 0 was $other % busy with other work; again" >&2
+  done
+  echo "tries=$tries" >> "$base.meta"
+}
+
+run_wrk() { # round conns path name
+  local base=$WORK/out/$PROXY-wrk-$4-c$2-$1
+  quietly "$base" wrk_once "$base" "$2" "$3"
+}
+wrk_once() { # base conns path
+  warm wrk "$2" "$3"
+  measure "$1" taskset -c 1 wrk -t1 -c"$2" -d"${SECS}s" --latency "http://127.0.0.1:$PORT$3"
+}
+run_h2load() { # round conns path name
+  local base=$WORK/out/$PROXY-h2load-$4-c$2-$1 log=$H2LOG_DIR/h2.log
+  quietly "$base" h2load_once "$base" "$2" "$3"
+  # p50/p99 of "time for request" from the per-request log (3rd column, µs)
+  [ -f "$log" ] && awk '{print $3}' "$log" | sort -n | awk '{v[NR]=$1} END{if (NR) printf "p50_us=%d\np99_us=%d\n", v[int(NR*0.5)+1], v[int(NR*0.99)+1]}' \
+    >> "$base.meta"
+  rm -f "$log"
+}
+h2load_once() { # base conns path
+  warm h2load "$2" "$3"
+  rm -f "$H2LOG_DIR/h2.log"
+  local log=()
+  [ "$H2LOG" = 0 ] || log=(--log-file="$H2LOG_DIR/h2.log")
+  measure "$1" taskset -c 1 h2load --h1 -t1 -c"$2" -D "$SECS" "${log[@]}" "http://127.0.0.1:$PORT$3"
+}
+run_load() { # round workload profile extra-args...  (sluice-load)
+  local round=$1 workload=$2 profile=$3; shift 3
+  local base=$WORK/out/$PROXY-sluice-load-$workload-$round
+  quietly "$base" measure "$base" taskset -c 1 "$BIN/sluice-load" -p "bench/$profile.toml" \
+    --target "http://127.0.0.1:$PORT" --duration "${SECS}s" --warmup 0s --quiet \
+    --json "$base.json" "$@"
+}
+
+idle_rss() { # round
   local pid=$PROXY_PID
-  if [ "$1" = nginx ]; then pid=$(pgrep -P "$PROXY_PID" | head -1 || true); fi
-  python3 ../shared/bench/idle-conns.py "$PORT" "$pid" "$IDLE_CONNS" > "$WORK/out/$1-idle-$2.txt" 2>&1 || true
+  if [ "$PROXY" = nginx ]; then pid=$(pgrep -P "$PROXY_PID" | head -1 || true); fi
+  python3 ../shared/bench/idle-conns.py "$PORT" "$pid" "$IDLE_CONNS" > "$WORK/out/$PROXY-idle-$1.txt" 2>&1 || true
 }
 
 read -r -a PROXIES <<< "${PROXIES:-sluice haproxy nginx}"
-read -r -a WORKLOADS <<< "${WORKLOADS:-small-1k small-1k-fixed vod-1m media-mix idle}"
-wants() { [[ " ${WORKLOADS[*]} " == *" $1 "* ]]; }
+read -r -a GENERATORS <<< "${GENERATORS:-wrk h2load sluice-load}"
+read -r -a CONNS <<< "${CONNS:-64 256}"
+WL=" ${WORKLOADS:-1k 1m 1k-fixed media-mix idle} "
+WL=${WL// small-1k-fixed / 1k-fixed }; WL=${WL// small-1k / 1k }; WL=${WL// vod-1m / 1m }
+wants() { [[ "$WL" == *" $1 "* ]]; }
+uses() { [[ " ${GENERATORS[*]} " == *" $1 "* ]]; }
 for round in $(seq "$ROUNDS"); do
-  for proxy in "${PROXIES[@]}"; do
-    echo "round $round: $proxy" >&2
-    start_proxy "$proxy"
-    if wants small-1k; then run_load "$proxy" "$round" small-1k small-1k; fi
-    if wants small-1k-fixed; then run_load "$proxy" "$round" small-1k-fixed small-1k --mode open --rate "$FIXED_RATE"; fi
-    if wants vod-1m; then run_load "$proxy" "$round" vod-1m vod-1m; fi
-    if wants media-mix; then run_load "$proxy" "$round" media-mix media-mix; fi
-    if wants idle; then idle_rss "$proxy" "$round"; fi
+  for PROXY in "${PROXIES[@]}"; do
+    echo "round $round: $PROXY" >&2
+    start_proxy "$PROXY"
+    if wants 1k; then
+      for c in "${CONNS[@]}"; do
+        if uses wrk; then run_wrk "$round" "$c" /1k 1k; fi
+        if uses h2load; then run_h2load "$round" "$c" /1k 1k; fi
+      done
+      if uses sluice-load; then run_load "$round" small-1k small-1k; fi
+    fi
+    if wants 1m; then
+      if uses wrk; then run_wrk "$round" 16 /1m 1m; fi
+      if uses sluice-load; then run_load "$round" vod-1m vod-1m; fi
+    fi
+    if wants 1k-fixed && uses sluice-load; then run_load "$round" small-1k-fixed small-1k --mode open --rate "$FIXED_RATE"; fi
+    if wants media-mix && uses sluice-load; then run_load "$round" media-mix media-mix; fi
+    if wants idle; then idle_rss "$round"; fi
     stop_proxy
   done
 done
+LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Micro-benchmarks of the pure hot path (criterion), pinned to CPU 0.
 [ "${MICRO:-1}" = 0 ] || taskset -c 0 cargo bench --quiet --bench hot_path -- --warm-up-time 1 --measurement-time 2 2>/dev/null \
   | awk '/time:/ {name=$1; if (name=="time:") name=prev; gsub(/\[/,""); for(i=1;i<=NF;i++) if ($i=="time:") print name, $(i+3), $(i+4)} {prev=$1}' > "$WORK/out/micro.txt" || true
 
-VERSIONS="sluice $(git rev-parse --short HEAD) ($(rustc --version)); $(haproxy -v | head -1); $(nginx -v 2>&1); kernel $(uname -r)"
-python3 - "$WORK/out" "$ROUNDS" "$SECS" "$(getconf CLK_TCK)" "$VERSIONS" "$IDLE_CONNS" "$FIXED_RATE" <<'PY'
-import json, os, re, statistics, sys, datetime
-out, rounds, secs, tck, versions, idle_n, fixed = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7]
-proxies = ["sluice", "haproxy", "nginx"]
-def runs(p, w):
-    res = []
-    for r in range(1, rounds + 1):
-        try:
-            j = json.load(open(f"{out}/{p}-{w}-{r}.json"))
-            cpu = int(open(f"{out}/{p}-{w}-{r}.cpu").read()) / tck
-            res.append((j, cpu))
-        except Exception:
-            pass
-    return res
-def med(xs):
-    return statistics.median(xs) if xs else float("nan")
-rows = {}
-for p in proxies:
-    row = {}
-    s = runs(p, "small-1k")
-    row["1k_rps"] = med([j["total"]["rps"] for j, _ in s])
-    row["1k_cpu_us"] = med([1e6 * c / max(1, j["total"]["requests"]) for j, c in s])
-    row["1k_p99_ms"] = med([j["total"]["latency_us"]["p99"] / 1000 for j, _ in s])
-    row["err"] = sum(j["total"]["error_total"] for w in ("small-1k", "small-1k-fixed", "vod-1m", "media-mix") for j, _ in runs(p, w))
-    f = runs(p, "small-1k-fixed")
-    row["fixed_p50_ms"] = med([j["total"]["latency_us"]["p50"] / 1000 for j, _ in f])
-    row["fixed_p99_ms"] = med([j["total"]["latency_us"]["p99"] / 1000 for j, _ in f])
-    row["fixed_cpu_us"] = med([1e6 * c / max(1, j["total"]["requests"]) for j, c in f])
-    v = runs(p, "vod-1m")
-    row["1m_gbs"] = med([j["total"]["bytes_per_s"] / 1e9 for j, _ in v])
-    row["1m_cpu_us_mib"] = med([1e6 * c / max(1e-9, j["total"]["bytes_per_s"] * secs / 1048576) for j, c in v])
-    m = runs(p, "media-mix")
-    row["mix_rps"] = med([j["total"]["rps"] for j, _ in m])
-    row["mix_cpu_us"] = med([1e6 * c / max(1, j["total"]["requests"]) for j, c in m])
-    row["mix_p50_ms"] = med([j["total"]["latency_us"]["p50"] / 1000 for j, _ in m])
-    row["mix_p99_ms"] = med([j["total"]["latency_us"]["p99"] / 1000 for j, _ in m])
-    row["mix_err"] = med([j["total"]["error_total"] for j, _ in m])
-    idle = []
-    for r in range(1, rounds + 1):
-        try:
-            t = open(f"{out}/{p}-idle-{r}.txt").read()
-            mm = re.search(r"per conn (-?\d+) B", t)
-            if mm: idle.append(int(mm.group(1)))
-        except Exception:
-            pass
-    row["idle_b"] = med(idle)
-    rows[p] = row
-cols = [
-    ("1k_rps", "small-1k req/s (closed, 64 conns)", "{:.0f}", "higher"),
-    ("1k_cpu_us", "small-1k proxy CPU µs/request", "{:.2f}", "lower"),
-    ("1k_p99_ms", "small-1k p99 ms (closed)", "{:.2f}", "lower"),
-    ("fixed_p50_ms", f"small-1k p50 ms at {fixed} req/s (open)", "{:.3f}", "lower"),
-    ("fixed_p99_ms", f"small-1k p99 ms at {fixed} req/s (open)", "{:.3f}", "lower"),
-    ("fixed_cpu_us", f"small-1k CPU µs/request at {fixed} req/s", "{:.2f}", "lower"),
-    ("1m_gbs", "vod-1m throughput GB/s (16 conns)", "{:.2f}", "higher"),
-    ("1m_cpu_us_mib", "vod-1m proxy CPU µs/MiB", "{:.0f}", "lower"),
-    ("mix_rps", "media-mix req/s (open, 2000/s)", "{:.0f}", "higher"),
-    ("mix_cpu_us", "media-mix proxy CPU µs/request", "{:.1f}", "lower"),
-    ("mix_p50_ms", "media-mix p50 ms", "{:.2f}", "lower"),
-    ("mix_p99_ms", "media-mix p99 ms", "{:.2f}", "lower"),
-    ("err", "errors, all runs", "{:.0f}", "lower"),
-    ("idle_b", f"RSS per idle connection, B ({idle_n} conns)", "{:.0f}", "lower"),
-]
-def fmt(f, x):
-    return "n/a" if x != x else f.format(x)
-lines = []
-lines.append("| metric | sluice | HAProxy | nginx | sluice/HAProxy | sluice/nginx |")
-lines.append("| --- | --- | --- | --- | --- | --- |")
-for key, label, f, _ in cols:
-    s, h, n = rows["sluice"][key], rows["haproxy"][key], rows["nginx"][key]
-    rh = s / h if h == h and h else float("nan")
-    rn = s / n if n == n and n else float("nan")
-    lines.append(f"| {label} | {fmt(f, s)} | {fmt(f, h)} | {fmt(f, n)} | {fmt('{:.2f}', rh)} | {fmt('{:.2f}', rn)} |")
-table = "\n".join(lines)
-r = rows
-def ratio(a, b):
-    return a / b if b == b and b else float("nan")
-targets = [
-    ("1 KiB CPU per request ≤ 0.75 × HAProxy", ratio(r["sluice"]["1k_cpu_us"], r["haproxy"]["1k_cpu_us"]), lambda x: x <= 0.75),
-    ("1 KiB req/s ≥ HAProxy", ratio(r["sluice"]["1k_rps"], r["haproxy"]["1k_rps"]), lambda x: x >= 1.0),
-    ("1 KiB p99 ≤ HAProxy", ratio(r["sluice"]["1k_p99_ms"], r["haproxy"]["1k_p99_ms"]), lambda x: x <= 1.0),
-    ("1 MiB CPU per MiB ≤ 0.7 × HAProxy", ratio(r["sluice"]["1m_cpu_us_mib"], r["haproxy"]["1m_cpu_us_mib"]), lambda x: x <= 0.7),
-    ("1 MiB throughput ≥ 1.1 × HAProxy", ratio(r["sluice"]["1m_gbs"], r["haproxy"]["1m_gbs"]), lambda x: x >= 1.1),
-    ("idle connection ≤ 1 KiB RSS", r["sluice"]["idle_b"], lambda x: x <= 1024),
-]
-tl = ["| target (METHOD.md) | measured | met? |", "| --- | --- | --- |"]
-for name, val, ok in targets:
-    tl.append(f"| {name} | {fmt('{:.2f}', val)} | {'met' if val == val and ok(val) else 'NOT met'} |")
-micro_rows, micro_verdict = [], "not measured"
-try:
-    for line in open(f"{out}/micro.txt"):
-        parts = line.split()
-        if len(parts) >= 3:
-            micro_rows.append(f"| {parts[0]} | {parts[1]} {parts[2]} |")
-            if parts[0] == "classify_50_routes":
-                ns = float(parts[1]) * {"ns": 1, "µs": 1000, "us": 1000, "ps": 0.001}.get(parts[2], 1)
-                micro_verdict = f"{'met' if ns <= 100 else 'NOT met'} ({ns:.1f} ns)"
-except Exception:
-    pass
-micro = "\n".join(micro_rows) or "| (not run) | |"
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-doc = f"""# sluice vs HAProxy vs nginx — measured side by side
-
-Produced by `scripts/compare.sh {rounds} {int(secs)}` on {now}.
-Versions: {versions}.
-
-Method (../shared/bench/METHOD.md): each proxy pinned to CPU 0 with one worker and
-one keep-alive pool per origin; origins (nginx static for /1k and /1m,
-sluice-origin for media-mix) and the load generator (`sluice-load`, pinned with
-`taskset -c 1`) share CPU 1. Proxy CPU is user+system time from /proc/PID/stat
-(all threads; nginx master and worker) over each run. Proxies alternate within each
-of {rounds} rounds; every figure is the median over rounds. Runs last {int(secs)} s
-without warm-up. Idle RSS: `../shared/bench/idle-conns.py` with {idle_n}
-connections.
-sluice-load counts response bodies and discards them inside the kernel (`recv`
-with `MSG_TRUNC`, no copy to user space) for every proxy alike, so the generator
-sharing CPU 1 with the origins is less of a cap on large-body throughput.
-
-Workloads: `bench/small-1k.toml` (closed loop, 64 connections, GET /1k),
-the same open-loop at {fixed} req/s for latency at a fixed rate, `bench/vod-1m.toml`
-(closed loop, 16 connections, GET /1m) and `bench/media-mix.toml` (open loop, 2000
-req/s: API 20%, live playlists 10%, live segments 60% over 50 Zipf channels, 1 MiB
-VOD Range windows 10%).
-
-{table}
-
-## Targets
-
-{chr(10).join(tl)}
-
-## Micro-benchmarks (criterion, `cargo bench --bench hot_path`, median)
-
-| benchmark | time |
-| --- | --- |
-{micro}
-
-Classification target (METHOD.md): ≤ 100 ns with 50 routes — {micro_verdict}.
-"""
-dest = os.environ.get("REPORT", "bench/RESULTS.md")
-open(dest, "w").write(doc)
-print(table)
-print()
-print("\n".join(tl))
-PY
+VERSIONS="sluice $(git rev-parse --short HEAD) ($(rustc --version)); $(haproxy -v | head -1); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(h2load --version | head -1); kernel $(uname -r)"
+export CMP_OUT="$WORK/out" CMP_ROUNDS="$ROUNDS" CMP_SECS="$SECS" CMP_TCK="$TCK" CMP_QUIET="$QUIET" CMP_QUIET_PCT="$QUIET_PCT" \
+  CMP_VERSIONS="$VERSIONS" CMP_IDLE="$IDLE_CONNS" CMP_FIXED="$FIXED_RATE" CMP_CONNS="${CONNS[*]}" \
+  CMP_GENERATORS="${GENERATORS[*]}" CMP_PROXIES="${PROXIES[*]}" CMP_WARMUP="$WARMUP" CMP_EVENTS="$EVENTS" CMP_H2LOG="$H2LOG" \
+  CMP_LOAD="$LOAD_START -> $LOAD_END" CMP_LABEL="${LABEL:-}" CMP_NPROC="$(nproc)"
+python3 -B scripts/compare_report.py
 echo "wrote ${REPORT:-bench/RESULTS.md}" >&2
