@@ -119,14 +119,15 @@ impl Exchange<'_> {
         if status == 100 || self.plan.minor_version != 1 {
             return Ok(());
         }
+        self.send_out().await
+    }
+
+    /// Write `out` (a head, maybe with a small body) to the client.
+    async fn send_out(&mut self) -> Result<(), ProxyError> {
         let t = &self.view.snapshot.config.server.timeouts;
         let to_client = self.ctx.timers.after(t.client_idle);
-        let (r, out) = write_all(
-            &mut self.conn.stream,
-            std::mem::take(&mut self.out),
-            to_client,
-        )
-        .await;
+        let out = std::mem::take(&mut self.out);
+        let (r, out) = write_all(&mut self.conn.stream, out, to_client).await;
         self.out = out;
         r.map_err(|_| ProxyError::from(Kind::ClientGone))
     }
@@ -139,8 +140,6 @@ impl Exchange<'_> {
         up: &mut TcpStream,
         head: &Head,
     ) -> Result<Option<bool>, ProxyError> {
-        let t = &self.view.snapshot.config.server.timeouts;
-        let to_client = self.ctx.timers.after(t.client_idle);
         let mut bytes = 0;
         if let BodyKind::Length(n) = head.body
             && (self.upbuf.len() as u64) >= n
@@ -150,14 +149,9 @@ impl Exchange<'_> {
             consume(&mut self.upbuf, n as usize);
             bytes = n;
         }
-        let (r, out) = write_all(
-            &mut self.conn.stream,
-            std::mem::take(&mut self.out),
-            to_client,
-        )
-        .await;
-        self.out = out;
-        r.map_err(|_| ProxyError::from(Kind::ClientGone).after_response_began())?;
+        self.send_out()
+            .await
+            .map_err(ProxyError::after_response_began)?;
         self.report.status = head.status;
         if head.upgrade {
             return Ok(None);
