@@ -378,11 +378,15 @@ for round in $(seq "$ROUNDS"); do
     echo "round $round: $PROXY" >&2
     start_proxy "$PROXY"
     if wants 1k; then
+      # sluice-load's small-1k (64 connections) runs beside wrk's and h2load's at 64, so
+      # that every generator meets the proxy in the same state (before any run at 256)
+      sl_done=0
       for c in "${CONNS[@]}"; do
         if uses wrk; then run_wrk "$round" "$c" /1k 1k; fi
         if uses h2load; then run_h2load "$round" "$c" /1k 1k; fi
+        if [ "$c" = 64 ] && uses sluice-load; then run_load "$round" small-1k small-1k; sl_done=1; fi
       done
-      if uses sluice-load; then run_load "$round" small-1k small-1k; fi
+      if [ "$sl_done" = 0 ] && uses sluice-load; then run_load "$round" small-1k small-1k; fi
     fi
     if wants 1m; then
       if uses wrk; then run_wrk "$round" 16 /1m 1m; fi
