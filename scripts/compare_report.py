@@ -503,7 +503,9 @@ config sets only the listen address, `workers = 1`, `pin_cores`, the pools and r
 and the admin address (moved off port 9901). Proxy CPU is user + system time from
 /proc/PID/stat over each run (all threads; nginx's master and worker). Proxies
 alternate within each of {ROUNDS} rounds (sluice, HAProxy, nginx, sluice, ...); every
-figure is the median over rounds; ratios are sluice's median over the peer's.
+figure is the median over rounds; ratios are sluice's median over the peer's. Within a
+proxy's turn the runs go: /1k at each connection count in CONNS order (wrk, h2load,
+and at 64 sluice-load's small-1k), then /1m, then the sluice-load-only workloads.
 Each wrk and h2load run lasts {int(SECS)} s after {warm} s of the same load unmeasured
 (`wrk -t1 -cN -d{int(SECS)}s --latency`, `h2load --h1 -t1 -cN -D {int(SECS)}`; {"h2load's p99 comes from its per-request `--log-file`, kept in /dev/shm, which costs h2load about 1 µs per request on CPU 1 for every proxy alike" if E.get("CMP_H2LOG", "1") != "0" else "h2load ran without its log, so it has no p99"}). Upstream connects are the
 connections the nginx origin accepted during the measured run (its `stub_status`),
