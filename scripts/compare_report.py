@@ -463,6 +463,12 @@ What makes up the gap the issue saw:
    those runs: the VM's speed changes under it. Figures from different runs, let alone
    days, cannot be set against each other; `compare.sh` runs every generator against
    every proxy in the same rounds and records what else ran.
+4. **Where in a run the generator came.** `compare.sh` used to run sluice-load's
+   small-1k after the 256-connection runs, wrk's and h2load's 64-connection runs
+   before them. Two full runs in that order (2026-12-02 00:04 and 00:38 UTC, idle
+   machine) gave HAProxy 1.29 and 1.22 × wrk's CPU per request under sluice-load;
+   with the 64-connection runs of all generators side by side, as now, 1.04 (full run of 2026-12-02 00:58 UTC)
+   and 1.06 (the A/B above).
 
 The headline therefore comes from wrk and h2load; sluice-load's figures stay for what
 only it expresses (fixed-rate latency, the media mix). Giving sluice-load's ring
