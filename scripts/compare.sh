@@ -35,13 +35,15 @@
 #                        tracing costs the proxy CPU, so do not quote CPU figures from it.
 #   QUIET=60 QUIET_PCT=20  wait up to QUIET s before each run for the machine to be idle
 #                        (both CPUs under QUIET_PCT % of a core), and repeat (at most
-#                        twice) a run in which other work took more than QUIET_PCT % of
-#                        CPU 0; QUIET=0 = neither
+#                        twice) a run during which processes this script did not start
+#                        took more than QUIET_PCT % of a core; QUIET=0 = neither
 #   H2LOG=1              h2load writes a line per request (to /dev/shm) for its p99;
 #                        that costs h2load about 1 µs per request on CPU 1 (every
 #                        proxy alike); H2LOG=0 = no log and no h2load p99
 #   LABEL="..."          free text on the load conditions, printed in the report
 #   REPORT=path          where the report goes (default bench/RESULTS.md)
+#   SLUICE_LOAD=path     another sluice-load binary (e.g. one built with
+#                        bench/sluice-load-defer-taskrun.patch)
 #   IDLE_CONNS=5000 FIXED_RATE=10000 KEEP_WORK=1 (keep the scratch folder)
 # Quick A/B while tuning:
 #   PROXIES="sluice haproxy" GENERATORS=wrk WORKLOADS="1k 1m" MICRO=0 \
@@ -74,6 +76,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 cargo build --release --quiet --bins
 BIN=$PWD/target/release
+SLUICE_LOAD=${SLUICE_LOAD:-$BIN/sluice-load}
 
 # Another comparison (or anything else) on our ports would be measured instead of ours.
 busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9100|9101|9102|9103|9104|9109|9111|9112|9113)$' || true)
@@ -236,6 +239,20 @@ stop_proxy() { kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/n
 cpu_ticks() { local u=0 s=0 a b; for p in $MEASURE_PIDS; do read -r a b < <(awk '{print $14, $15}' "/proc/$p/stat"); u=$((u + a)); s=$((s + b)); done; echo "$u $s"; }
 # busy ticks (all but idle and iowait) of CPU 0 and CPU 1
 cpu_busy() { awk '$1=="cpu0"{c0=$2+$3+$4+$7+$8+$9} $1=="cpu1"{c1=$2+$3+$4+$7+$8+$9} END{print c0, c1}' /proc/stat; }
+# CPU ticks (user + system, own and reaped children's) of every process that is not
+# this script or one of its descendants: other people's work on this machine
+foreign_ticks() {
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v me=$$ '{
+      line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
+      pp[$1] = f[2]; t[$1] = f[12] + f[13] + f[14] + f[15]
+    }
+    END {
+      ours[me] = 1
+      for (depth = 0; depth < 12; depth++) for (p in pp) if (pp[p] in ours) ours[p] = 1
+      for (p in t) if (!(p in ours)) s += t[p]
+      printf "%d\n", s
+    }'
+}
 # connections the nginx origin has accepted so far (stub_status; its own read included)
 origin_accepts() { curl -s http://127.0.0.1:9109/stub | awk 'NR==3{print $1}' || true; }
 # sluice's own count of upstream connects to the static pool, if it has the metric
@@ -250,15 +267,15 @@ sluice_connects() {
 # output goes to $OUT.out. Usage: measure OUT command...
 measure() {
   local out=$1; shift
-  local u0 s0 u1 s1 b0 b1 c0 c1 a0 a1 m0 m1 t0 t1 pp=""
+  local u0 s0 u1 s1 b0 b1 c0 c1 f0 f1 a0 a1 m0 m1 t0 t1 pp=""
   a0=$(origin_accepts); m0=$(sluice_connects)
   if [ "$EVENTS" = 1 ]; then
     perf stat -x, -o "$out.perf" -e "$PERF_EVENTS" -p "$(echo $MEASURE_PIDS | tr ' ' ',')" > /dev/null 2>&1 & pp=$!
     sleep 0.1
   fi
-  read -r u0 s0 < <(cpu_ticks); read -r b0 c0 < <(cpu_busy); t0=$EPOCHREALTIME
+  read -r u0 s0 < <(cpu_ticks); read -r b0 c0 < <(cpu_busy); f0=$(foreign_ticks); t0=$EPOCHREALTIME
   /usr/bin/time -f "%U %S" -o "$out.gencpu" "$@" > "$out.out" 2>&1 || true
-  t1=$EPOCHREALTIME; read -r u1 s1 < <(cpu_ticks); read -r b1 c1 < <(cpu_busy)
+  t1=$EPOCHREALTIME; read -r u1 s1 < <(cpu_ticks); read -r b1 c1 < <(cpu_busy); f1=$(foreign_ticks)
   if [ -n "$pp" ]; then kill -INT "$pp" 2>/dev/null || true; wait "$pp" 2>/dev/null || true; fi
   a1=$(origin_accepts); m1=$(sluice_connects)
   {
@@ -266,6 +283,7 @@ measure() {
     echo "sys_ticks=$((s1 - s0))"
     echo "cpu0_busy=$((b1 - b0))"
     echo "cpu1_busy=$((c1 - c0))"
+    echo "foreign_ticks=$((f1 - f0))"
     if [ -n "$a0" ] && [ -n "$a1" ]; then echo "origin_connects=$(( a1 - a0 - 1 ))"; fi
     if [ -n "$m0" ] && [ -n "$m1" ]; then echo "metric_connects=$(( m1 - m0 ))"; fi
     echo "wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')"
@@ -284,8 +302,9 @@ warm() { # generator conns path: the same load, unmeasured, so pools are at thei
 
 # QUIET: on a machine shared with others, wait (at most QUIET seconds) before each run
 # until CPU 0 and CPU 1 are idle but for QUIET_PCT % of a core over half a second; after
-# a run in which other work took more than QUIET_PCT % of CPU 0 (the proxy's core), run
-# it again, at most twice more. The report counts the runs still disturbed.
+# a run during which other people's processes (anything not started by this script)
+# took more than QUIET_PCT % of a core, run it again, at most twice more. The report
+# counts the runs still disturbed.
 quiet_wait() {
   [ "$QUIET" != 0 ] || return 0
   local end=$((SECONDS + QUIET)) b0 c0 b1 c1
@@ -294,8 +313,8 @@ quiet_wait() {
     [ $(( 200 * (b1 - b0 + c1 - c0) )) -gt $(( QUIET_PCT * TCK )) ] || return 0
   done
 }
-cpu0_other_pct() { # meta file -> % of CPU 0 busy outside the proxy during that run
-  awk -F= -v tck="$TCK" '{v[$1] = $2} END {printf "%d", 100 * (v["cpu0_busy"] - v["usr_ticks"] - v["sys_ticks"]) / (v["wall_s"] * tck)}' "$1"
+foreign_pct() { # meta file -> other people's processes during that run, % of one core
+  awk -F= -v tck="$TCK" '{v[$1] = $2} END {printf "%d", 100 * v["foreign_ticks"] / (v["wall_s"] * tck)}' "$1"
 }
 quietly() { # base command... : the command warms up and measures into base.meta
   local base=$1 tries=0 other; shift
@@ -303,9 +322,9 @@ quietly() { # base command... : the command warms up and measures into base.meta
     quiet_wait
     "$@"
     tries=$((tries + 1))
-    other=$(cpu0_other_pct "$base.meta")
+    other=$(foreign_pct "$base.meta")
     if [ "$QUIET" = 0 ] || [ "$tries" -ge 3 ] || [ "$other" -le "$QUIET_PCT" ]; then break; fi
-    echo "  ${base##*/}: CPU 0 was $other % busy with other work; again" >&2
+    echo "  ${base##*/}: other processes took $other % of a core; again" >&2
   done
   echo "tries=$tries" >> "$base.meta"
 }
@@ -336,7 +355,7 @@ h2load_once() { # base conns path
 run_load() { # round workload profile extra-args...  (sluice-load)
   local round=$1 workload=$2 profile=$3; shift 3
   local base=$WORK/out/$PROXY-sluice-load-$workload-$round
-  quietly "$base" measure "$base" taskset -c 1 "$BIN/sluice-load" -p "bench/$profile.toml" \
+  quietly "$base" measure "$base" taskset -c 1 "$SLUICE_LOAD" -p "bench/$profile.toml" \
     --target "http://127.0.0.1:$PORT" --duration "${SECS}s" --warmup 0s --quiet \
     --json "$base.json" "$@"
 }
@@ -359,11 +378,15 @@ for round in $(seq "$ROUNDS"); do
     echo "round $round: $PROXY" >&2
     start_proxy "$PROXY"
     if wants 1k; then
+      # sluice-load's small-1k (64 connections) runs beside wrk's and h2load's at 64, so
+      # that every generator meets the proxy in the same state (before any run at 256)
+      sl_done=0
       for c in "${CONNS[@]}"; do
         if uses wrk; then run_wrk "$round" "$c" /1k 1k; fi
         if uses h2load; then run_h2load "$round" "$c" /1k 1k; fi
+        if [ "$c" = 64 ] && uses sluice-load; then run_load "$round" small-1k small-1k; sl_done=1; fi
       done
-      if uses sluice-load; then run_load "$round" small-1k small-1k; fi
+      if [ "$sl_done" = 0 ] && uses sluice-load; then run_load "$round" small-1k small-1k; fi
     fi
     if wants 1m; then
       if uses wrk; then run_wrk "$round" 16 /1m 1m; fi
