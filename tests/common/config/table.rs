@@ -2,21 +2,11 @@
 
 use std::fmt::{Display, Write};
 
-/// `s` as a TOML basic string (quotes and backslashes escaped).
+/// `s` as a TOML basic string. A JSON string literal is one (TOML's basic strings
+/// take the same `\"`, `\\`, `\n` and `\uXXXX` escapes), so the crate's JSON
+/// helper writes it.
 pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    sluice::json::string(s)
 }
 
 /// `["a", "b"]`.
