@@ -36,6 +36,8 @@ fn pool_of(
         query: query.as_bytes(),
         headers: &hs,
         has_range: headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("range")),
+        tls: false,
+        sni: b"",
     };
     c.classify(&view).map(|x| x.pool)
 }
@@ -200,6 +202,8 @@ fn range_download_reads_has_range_from_the_view() {
         query: b"",
         headers: &[],
         has_range,
+        tls: false,
+        sni: b"",
     };
     assert_eq!(c.classify(&view(true)).map(|x| x.pool), Some(0));
     assert_eq!(
