@@ -2,6 +2,10 @@
 //! (`tests/fuzz_corpus.rs`): each feeds arbitrary bytes to one parser and checks its
 //! invariants. Nothing here panics except the `assert!`s that state those invariants.
 
+mod tls_handoff;
+
+pub use tls_handoff::tls_handoff;
+
 use crate::config::Config;
 use crate::http::BodyKind;
 use crate::http::chunked::{ChunkError, ChunkedDecoder};
