@@ -86,6 +86,9 @@ impl Server {
                 "io_uring is unavailable on this kernel; falling back to the epoll driver"
             );
         }
+        if config.tls.as_ref().is_some_and(|t| !t.listen.is_empty()) {
+            crate::log_info!("tls: {}", crate::tls::ktls_probe());
+        }
         crate::os::raise_fd_limit();
         crate::access_log::AccessLogger::start(&config.log.access)
             .map_err(|e| format!("log.access: {e}"))?;

@@ -220,3 +220,76 @@ fn routes_match_on_tls_and_sni() {
         assert_eq!(r.origin(), want, "{name}");
     }
 }
+
+#[test]
+fn a_websocket_tunnel_runs_over_tls() {
+    use std::io::Write;
+    let dir = TempDir::new();
+    let ca = TestCa::new(&dir.0);
+    let a = ca.leaf(&dir.0, "a", &["a.test"], 90);
+    let o = Origins::start(&["api=127.0.0.1:0,name=a1"]);
+    let s = Sluice::builder()
+        .pool("p", |p| p.server(o.addr("a1")))
+        .default_pool("p")
+        .tables(&section("", &[&a]))
+        .start();
+    let mut c = connect(s.tls[0], "a.test", &ca).expect("handshake");
+    c.send(b"GET /ws HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    assert_eq!(c.read_response(true).expect("101").status, 101);
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    for msg in [&b"hello"[..], &big] {
+        c.stream.write_all(msg).expect("send");
+        c.stream.flush().expect("flush");
+        let mut got = vec![0u8; msg.len()];
+        c.stream.read_exact(&mut got).expect("echo");
+        assert!(got == msg, "echo of {} bytes differs", msg.len());
+    }
+}
+
+/// A request the client queued before the handshake ended goes out in the same
+/// write as its Finished: the bytes read past the handshake's last record are kept
+/// and answered, on TLS 1.3 and 1.2.
+#[test]
+fn a_request_sent_with_the_client_finished_is_answered() {
+    use std::io::Write;
+    use std::sync::Arc;
+    let dir = TempDir::new();
+    let ca = TestCa::new(&dir.0);
+    let a = ca.leaf(&dir.0, "a", &["a.test"], 90);
+    let o = Origins::start(&["api=127.0.0.1:0,name=a1"]);
+    let s = Sluice::builder()
+        .pool("p", |p| p.server(o.addr("a1")))
+        .default_pool("p")
+        .tables(&section("", &[&a]))
+        .start();
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let mut roots = rustls::RootCertStore::empty();
+        let pem = std::fs::read(&ca.pem).unwrap();
+        use rustls::pki_types::pem::PemObject;
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[version])
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from("a.test").unwrap();
+        let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+        conn.writer()
+            .write_all(b"GET /early HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut sock = TcpStream::connect(s.tls[0]).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        while conn.is_handshaking() {
+            conn.complete_io(&mut sock).expect("handshake");
+        }
+        let mut c = Conn::over(rustls::StreamOwned::new(conn, sock));
+        let r = c
+            .read_response(false)
+            .expect("an answer to the early request");
+        assert_eq!(r.status, 200, "{version:?}");
+        assert!(r.text().contains("\"path\":\"/early\""), "{}", r.text());
+    }
+}

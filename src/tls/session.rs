@@ -86,10 +86,13 @@ impl Session {
         Ok(())
     }
 
-    /// Append decrypted plaintext to `out` (up to its capacity, which must exceed
-    /// its length): `Some(n)` appended (0 = EOF), `None` = more ciphertext needed.
+    /// Append decrypted plaintext to `out` (up to its capacity, grown first when
+    /// full, so 0 always means EOF): `Some(n)` appended (0 = EOF), `None` = more
+    /// ciphertext needed.
     pub fn take_plain(&mut self, out: &mut Vec<u8>) -> io::Result<Option<usize>> {
-        debug_assert!(out.capacity() > out.len());
+        if out.capacity() == out.len() {
+            out.reserve(4096);
+        }
         loop {
             let len = out.len();
             out.resize(out.capacity(), 0);

@@ -130,15 +130,13 @@ impl TlsStream {
         self.wbuf = Vec::new();
     }
 
-    /// Append plaintext to `out` (up to its capacity, which must exceed its
-    /// length); with `cancel`, the socket read waiting for ciphertext can be
+    /// Append plaintext to `out` (up to its capacity; grown when full); with `cancel`, the socket read waiting for ciphertext can be
     /// cancelled (`ECANCELED`, nothing lost). Returns the bytes appended; 0 = EOF.
     pub async fn read_append(
         &mut self,
         out: &mut Vec<u8>,
         cancel: Option<CancelHandle>,
     ) -> io::Result<usize> {
-        debug_assert!(out.capacity() > out.len());
         loop {
             if let Some(n) = self.s.take_plain(out)? {
                 return Ok(n);
@@ -175,7 +173,12 @@ impl TlsStream {
     pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         let mut at = 0;
         while at < data.len() {
-            at += self.s.tls.writer().write(&data[at..])?;
+            let n = self.s.tls.writer().write(&data[at..])?;
+            if n == 0 && !self.s.tls.wants_write() {
+                // Nothing taken and nothing to send (close_notify already sent).
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            at += n;
             self.flush().await?;
         }
         Ok(())
