@@ -55,8 +55,14 @@ fn tls(o: &mut String, snap: &Snapshot, m: &WorkerMetrics) {
         "Seconds until a certificate expires, per name it serves.",
     );
     let now = crate::tls::certs::unix_now();
+    let mut seen: Vec<&str> = Vec::new();
     for c in &t.certs {
+        // A name listed twice is served by its first entry: one series for it.
         for name in &c.names {
+            if seen.contains(&name.as_str()) {
+                continue;
+            }
+            seen.push(name);
             let _ = writeln!(
                 o,
                 "sluice_tls_cert_expiry_seconds{{name=\"{}\"}} {}",
