@@ -135,3 +135,76 @@ impl Tls {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    /// A temp dir with `a.pem`/`a.key` (names `a.test`, `*.a.test`) and `b.key`.
+    fn certs(tag: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sluice-tls-unit-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec!["a.test".into(), "*.a.test".into()])
+            .expect("params");
+        let cert = params.self_signed(&key).expect("cert");
+        std::fs::write(dir.join("a.pem"), cert.pem()).expect("cert file");
+        std::fs::write(dir.join("a.key"), key.serialize_pem()).expect("key file");
+        let other = rcgen::KeyPair::generate().expect("key");
+        std::fs::write(dir.join("b.key"), other.serialize_pem()).expect("key file");
+        dir
+    }
+
+    const TLS: &str = "[tls]\nlisten = [\"127.0.0.1:0\"]\nmin_version = \"1.3\"\n[[tls.cert]]\ncert = \"a.pem\"\nkey = \"a.key\"\n";
+
+    #[test]
+    fn tls_loads_relative_to_base_and_round_trips_through_toml() {
+        let dir = certs("rt");
+        let c = Config::from_toml_str_in(TLS, &dir).unwrap_or_else(|e| panic!("{e}"));
+        let t = c.tls.as_ref().expect("tls");
+        assert_eq!(t.certs[0].names, ["a.test", "*.a.test"]);
+        assert_eq!(t.min_version, crate::tls::MinVersion::Tls13);
+        let again = Config::from_toml_str_in(&c.to_toml(), &dir).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.tls.expect("tls").certs.len(), 1);
+        // Relative to another directory the files are not there.
+        let e = Config::from_toml_str_in(TLS, &std::env::temp_dir().join("nowhere")).unwrap_err();
+        assert!(
+            e.to_string().contains("tls.cert[0].cert: cannot read"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn bad_names_and_mismatched_keys_name_their_paths() {
+        let dir = certs("bad");
+        let text = TLS.replace("a.key", "b.key") + "names = [\"ok.test\", \"a.*.test\"]\n";
+        let e = Config::from_toml_str_in(&text, &dir)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tls.cert[0].names[1]: \"a.*.test\""), "{e}");
+        let text = TLS.replace("a.key", "b.key");
+        let e = Config::from_toml_str_in(&text, &dir)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "tls.cert[0].key: key does not match certificate");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn expiry_warnings_start_fourteen_days_out() {
+        let dir = certs("exp");
+        let c = Config::from_toml_str_in(TLS, &dir).unwrap_or_else(|e| panic!("{e}"));
+        let t = c.tls.expect("tls");
+        let end = t.certs[0].not_after;
+        assert!(t.expiry_warnings(end - 15 * 86_400).is_empty());
+        let w = t.expiry_warnings(end - 13 * 86_400);
+        assert!(
+            w[0].contains("expires at") && w[0].contains("in 13 days"),
+            "{w:?}"
+        );
+        assert!(t.expiry_warnings(end + 1)[0].contains("expired at"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
