@@ -19,6 +19,10 @@ use crate::core::io::{ByteStream, IoFail, read_append, write_range};
 use crate::core::timers::Timeout;
 use crate::tls::{HandshakeInfo, TlsStream};
 
+/// Plaintext encrypted and sent per timed step on a TLS connection (four full
+/// records).
+const TLS_WRITE_STEP: usize = 64 * 1024;
+
 /// The client side of a connection.
 pub struct ClientConn {
     /// The stream.
@@ -135,12 +139,18 @@ impl ByteStream for ClientStream {
         match self {
             ClientStream::Plain(s) => write_range(s, buf, start, end, timeout).await,
             ClientStream::Tls(t) => {
-                let r = match timeout.run(t.write_all(&buf[start..end])).await {
-                    Some(Ok(())) => Ok(()),
-                    Some(Err(e)) => Err(IoFail::Io(e)),
-                    None => Err(IoFail::Timeout),
-                };
-                (r, buf)
+                // The timeout bounds each step, as for a socket: it fires when the
+                // client takes nothing for that long.
+                let mut at = start;
+                while at < end {
+                    let stop = end.min(at + TLS_WRITE_STEP);
+                    match timeout.run(t.write_all(&buf[at..stop])).await {
+                        Some(Ok(())) => at = stop,
+                        Some(Err(e)) => return (Err(IoFail::Io(e)), buf),
+                        None => return (Err(IoFail::Timeout), buf),
+                    }
+                }
+                (Ok(()), buf)
             }
         }
     }

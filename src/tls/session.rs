@@ -94,8 +94,15 @@ impl Session {
             out.reserve(4096);
         }
         loop {
+            // Zero-fill only what rustls can hand over now (at least one byte, so a
+            // read of 0 means EOF), not the whole spare capacity.
+            let avail = self
+                .tls
+                .process_new_packets()
+                .map_err(tls_err)?
+                .plaintext_bytes_to_read();
             let len = out.len();
-            out.resize(out.capacity(), 0);
+            out.resize(len + (out.capacity() - len).min(avail.max(1)), 0);
             let r = self.tls.reader().read(&mut out[len..]);
             let n = *r.as_ref().unwrap_or(&0);
             out.truncate(len + n);
