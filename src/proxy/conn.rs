@@ -83,6 +83,9 @@ pub fn serve_tls(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Futu
         let ctx = &open.0;
         let view = ctx.view();
         let Some(config) = view.snapshot.tls.clone() else {
+            // The running generation has no `[tls]` (removed by a reload; the
+            // listener stays until a restart): refused, counted as a failure.
+            ctx.metrics.borrow_mut().tls_handshake(false);
             return;
         };
         let wait = ctx
