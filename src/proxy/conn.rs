@@ -92,7 +92,9 @@ pub fn serve_tls(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Futu
             .timers
             .after(view.snapshot.config.server.timeouts.client_header);
         drop(view);
-        let accepted = wait.run(TlsStream::accept(stream, config)).await;
+        // Boxed: the handshake's state is large and short-lived, and this future
+        // lives as long as the connection.
+        let accepted = wait.run(Box::pin(TlsStream::accept(stream, config))).await;
         let ok = matches!(accepted, Some(Ok(_)));
         ctx.metrics.borrow_mut().tls_handshake(ok);
         let Some(Ok(tls)) = accepted else {
