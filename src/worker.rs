@@ -6,6 +6,7 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener as StdListener};
+use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,6 +21,7 @@ use crate::control::{Inbox, Snapshot};
 use crate::core::bufs::KEPT_WHEN_QUIET;
 use crate::core::ctx::{Ctx, WorkerView};
 use crate::core::guard::CatchPanic;
+use crate::core::spin::{Noted, spinner};
 use crate::core::timers::TICK;
 use crate::proxy::conn::serve;
 
@@ -97,28 +99,32 @@ pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
             {
                 crate::log_warn!("worker {}: could not pin to core {}", spec.id, core.id);
             }
-            let runtime = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
-                .with_entries(RING_ENTRIES)
-                .uring_builder(deferred_task_run())
-                .enable_timer()
-                .build()
-                .or_else(|_| {
-                    // Kernels before 6.1 lack DEFER_TASKRUN: plain ring.
-                    monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
-                        .with_entries(RING_ENTRIES)
-                        .enable_timer()
-                        .build()
-                });
+            let (runtime, ring) = crate::os::with_new_ring(|| {
+                monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+                    .with_entries(RING_ENTRIES)
+                    .uring_builder(deferred_task_run())
+                    .enable_timer()
+                    .build()
+            });
+            // Kernels before 6.1 lack DEFER_TASKRUN: a plain ring, without busy
+            // polling.
+            let runtime = runtime.or_else(|_| {
+                monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+                    .with_entries(RING_ENTRIES)
+                    .enable_timer()
+                    .build()
+            });
             match runtime {
-                Ok(mut rt) => rt.block_on(run(spec)),
+                Ok(mut rt) => rt.block_on(run(spec, ring)),
                 Err(e) => crate::log_error!("worker {}: cannot start runtime: {e}", spec.id),
             }
         })
 }
 
-async fn run(spec: WorkerSpec) {
+async fn run(spec: WorkerSpec, ring: Option<RawFd>) {
     let view = WorkerView::build(Arc::clone(&spec.snapshot), spec.id);
     let ctx = Rc::new(Ctx::new(spec.id, view, spec.commands));
+    start_spinner(&ctx, ring);
     let max_connections = spec.snapshot.config.server.max_connections;
     let canceller = Canceller::new();
     for std_listener in spec.listeners {
@@ -173,6 +179,21 @@ async fn run(spec: WorkerSpec) {
     );
 }
 
+/// Start the busy-poll spinner on the worker's own ring; without one (no io_uring,
+/// or its descriptor not found) the worker sleeps between events as before.
+fn start_spinner(ctx: &Rc<Ctx>, ring: Option<RawFd>) {
+    let Some(ring) = ring else {
+        crate::log_info!(
+            "worker {}: no ring of its own found; no busy polling",
+            ctx.worker_id
+        );
+        return;
+    };
+    let view_of = Rc::clone(ctx);
+    let budget = move || view_of.view().snapshot.config.server.busy_poll;
+    monoio::spawn(spinner(Rc::clone(&ctx.io_events), ring, budget));
+}
+
 async fn accept_loop(
     listener: TcpListener,
     ctx: Rc<Ctx>,
@@ -198,7 +219,9 @@ async fn accept_loop(
                 let ctx = Rc::clone(&ctx);
                 let conns = Arc::clone(&connections);
                 let id = ctx.worker_id;
-                monoio::spawn(CatchPanic::new(serve(stream, peer, ctx), move |outcome| {
+                let events = Rc::clone(&ctx.io_events);
+                let task = Noted::new(serve(stream, peer, ctx), events);
+                monoio::spawn(CatchPanic::new(task, move |outcome| {
                     if outcome.is_err() {
                         crate::log_error!(
                             "worker {id}: a connection from {peer} panicked; closed it, others unaffected"
