@@ -187,6 +187,9 @@ async fn spin(
     let mut seen = activity.events();
     loop {
         crate::os::reap_deferred(ring)?;
+        // Give the core to any other thread that wants it (an origin, a generator,
+        // ksoftirqd, another program): spinning must only use time nobody else needs.
+        std::thread::yield_now();
         bounce.yield_now().await;
         let now = Instant::now();
         let events = activity.events();
