@@ -423,7 +423,7 @@ export CMP_OUT="$WORK/out" CMP_ROUNDS="$ROUNDS" CMP_SECS="$SECS" CMP_TCK="$TCK" 
   CMP_LOAD="$LOAD_START -> $LOAD_END" CMP_LABEL="${LABEL:-}" CMP_NPROC="$(nproc)"
 if wants latency; then
   CMP_LAT_PROXIES="${LAT_PROXIES[*]}" CMP_LAT_RATES="${LAT_RATES[*]}" CMP_LAT_N="$LAT_N" CMP_LAT_SECS="$LAT_SECS" \
-    CMP_LAT_IDLE="$LAT_IDLE" python3 -B scripts/compare_latency_report.py
+    CMP_LAT_IDLE="$LAT_IDLE" CMP_LAT_SAT_CONNS="${LAT_SAT_CONNS[*]}" python3 -B scripts/compare_latency_report.py
 fi
 # The throughput report only when a throughput workload ran (a latency-only run must
 # not overwrite RESULTS.md with an empty one).

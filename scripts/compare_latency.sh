@@ -6,7 +6,9 @@
 #   rRATE  sluice-load open loop on GET /1k at each of LAT_RATES req/s over 64
 #          connections for LAT_SECS s: p50/p99 and proxy CPU per request;
 #   idle   proxy CPU over LAT_IDLE s with no traffic (after 1 s of rest);
-#   sat    (two-worker variants only) wrk -c64 on GET /1k: saturation throughput.
+#   satN   (sluice variants and haproxy) wrk -cN on GET /1k for N in LAT_SAT_CONNS:
+#          saturation throughput and CPU per request, to show busy polling costs
+#          nothing at saturation and that two spinning workers starve nobody.
 # Variants: direct (the nginx origin itself, the baseline every hop is measured
 # against), sluice (shipped defaults: busy_poll = "50us"), sluice-nospin
 # (busy_poll = "0"), haproxy, haproxy-busy (`busy-polling`), nginx, and sluice2 /
@@ -20,6 +22,7 @@ read -r -a LAT_RATES <<< "${LAT_RATES:-1000 10000}"
 LAT_N=${LAT_N:-20000}
 LAT_SECS=${LAT_SECS:-5}
 LAT_IDLE=${LAT_IDLE:-10}
+read -r -a LAT_SAT_CONNS <<< "${LAT_SAT_CONNS:-64 256}"
 
 sed 's/^\[server\]$/[server]\nbusy_poll = "0"/' "$WORK/sluice.toml" > "$WORK/sluice-nospin.toml"
 sed 's/^workers = 1$/workers = 2/' "$WORK/sluice.toml" > "$WORK/sluice2.toml"
@@ -63,9 +66,9 @@ lat_idle() { # base
   sleep 1
   measure "$1" sleep "$LAT_IDLE"
 }
-lat_sat() { # base
-  warm wrk 64 /1k
-  measure "$1" taskset -c 1 wrk -t1 -c64 -d"${SECS}s" --latency "http://127.0.0.1:$PORT/1k"
+lat_sat() { # base conns
+  warm wrk "$2" /1k
+  measure "$1" taskset -c 1 wrk -t1 -c"$2" -d"${SECS}s" --latency "http://127.0.0.1:$PORT/1k"
 }
 
 latency_runs() {
@@ -78,7 +81,9 @@ latency_runs() {
       base=$WORK/out/lat-$v
       quietly "$base-c1-$round" lat_c1 "$base-c1-$round"
       for r in "${LAT_RATES[@]}"; do quietly "$base-r$r-$round" lat_rate "$base-r$r-$round" "$r"; done
-      if [[ $v == sluice2* ]]; then quietly "$base-sat-$round" lat_sat "$base-sat-$round"; fi
+      if [[ $v == sluice* || $v == haproxy ]]; then
+        for c in "${LAT_SAT_CONNS[@]}"; do quietly "$base-sat$c-$round" lat_sat "$base-sat$c-$round" "$c"; done
+      fi
       [ "$v" = direct ] || quietly "$base-idle-$round" lat_idle "$base-idle-$round"
       lat_stop "$v"
     done

@@ -95,8 +95,11 @@ def idle(v, rnd):
     return {"pct": 100 * (m.get("usr_ticks", NAN) + m.get("sys_ticks", NAN)) / TCK / m.get("wall_s", NAN)}
 
 
-def sat(v, rnd):
-    base = f"{OUT}/lat-{v}-sat-{rnd}"
+SAT = [int(c) for c in E.get("CMP_LAT_SAT_CONNS", "64 256").split()]
+
+
+def sat(v, conns, rnd):
+    base = f"{OUT}/lat-{v}-sat{conns}-{rnd}"
     m, text = meta(base), read(base + ".out") or ""
     rq = re.search(r"(\d+) requests in ([\d.]+)s", text)
     if not (m and rq):
@@ -134,11 +137,12 @@ for v in VARIANTS:
     if v != "direct":
         idle_rows.append(f"| {NAMES.get(v, v)} | {fmt('{:.2f} %', stat(idle, 'pct', v))} |")
 
-two_rows = ["| sluice, 2 workers | wrk -c64 req/s | proxy CPU per request | c1 mean |", "| --- | --- | --- | --- |"]
-for v in ("sluice2", "sluice2-nospin"):
+two_rows = ["| proxy | connections | wrk req/s | proxy CPU per request |", "| --- | --- | --- | --- |"]
+for v in ("sluice", "sluice-nospin", "haproxy", "sluice2", "sluice2-nospin"):
     if v in VARIANTS:
-        two_rows.append(f"| {NAMES[v]} | {fmt('{:.0f}', stat(sat, 'rps', v))} | {fmt('{:.1f} µs', stat(sat, 'cpu', v))} | "
-                        f"{fmt('{:.0f} µs', stat(c1, 'mean', v))} |")
+        for c in SAT:
+            two_rows.append(f"| {NAMES[v]} | {c} | {fmt('{:.0f}', stat(sat, 'rps', v, c))} | "
+                            f"{fmt('{:.1f} µs', stat(sat, 'cpu', v, c))} |")
 
 targets = ["| target (issue 13) | sluice | peer | met? |", "| --- | --- | --- | --- |"]
 met = total = 0
@@ -167,8 +171,11 @@ target("idle CPU ≤ 1 % of a core (peer: busy_poll 0)", stat(idle, "pct", "slui
 top = max(RATES)
 target(f"CPU per request at {top} req/s ≤ 1.1 × busy_poll 0 (µs)", stat(rate, "cpu", "sluice", top),
        stat(rate, "cpu", "sluice-nospin", top), lambda s, p: s <= 1.1 * p)
-target("2 workers: saturation req/s with spinning ≥ 0.95 × without (no starving)", stat(sat, "rps", "sluice2"),
-       stat(sat, "rps", "sluice2-nospin"), lambda s, p: s >= 0.95 * p)
+for c in SAT:
+    target(f"saturation (wrk -c{c}) CPU per request with spinning ≤ 1.05 × without (no regression; µs)",
+           stat(sat, "cpu", "sluice", c), stat(sat, "cpu", "sluice-nospin", c), lambda s, p: s <= 1.05 * p)
+    target(f"2 workers, wrk -c{c}: req/s with spinning ≥ 0.95 × without (nobody starved)", stat(sat, "rps", "sluice2", c),
+           stat(sat, "rps", "sluice2-nospin", c), lambda s, p: s >= 0.95 * p)
 
 doc = f"""# Latency per hop — sluice vs HAProxy (with and without busy-polling) vs nginx
 
@@ -198,7 +205,7 @@ c1 p50 above with its 1000 req/s p50).
 
 {chr(10).join(idle_rows)}
 
-## Two workers sharing the cores with the origin and the generator
+## Saturation (wrk, GET /1k), and two workers sharing the cores with the origin and the generator
 
 {chr(10).join(two_rows)}
 
