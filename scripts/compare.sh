@@ -20,7 +20,7 @@
 # Knobs (environment):
 #   PROXIES="sluice haproxy nginx"        which proxies
 #   GENERATORS="wrk h2load sluice-load"   which load generators
-#   WORKLOADS="1k 1m 1k-fixed media-mix idle"
+#   WORKLOADS="1k 1m 1k-fixed media-mix idle"   (add "latency" for bench/LATENCY.md)
 #       1k: GET /1k closed loop (wrk and h2load at each of CONNS; sluice-load's
 #           small-1k profile at 64); 1m: GET /1m, 16 conns (wrk; sluice-load's
 #           vod-1m); 1k-fixed and media-mix: sluice-load only; idle: RSS per idle
@@ -45,6 +45,11 @@
 #   SLUICE_LOAD=path     another sluice-load binary (e.g. one built with
 #                        bench/sluice-load-defer-taskrun.patch)
 #   IDLE_CONNS=5000 FIXED_RATE=10000 KEEP_WORK=1 (keep the scratch folder)
+#   latency: what one hop adds at one request in flight and at fixed rates, CPU at
+#       those rates and idle, HAProxy with and without busy-polling, two sluice
+#       workers; knobs LAT_PROXIES, LAT_RATES="1000 10000", LAT_N=20000, LAT_SECS=5,
+#       LAT_IDLE=10, LAT_REPORT (see scripts/compare_latency.sh). Latency only:
+#       WORKLOADS=latency MICRO=0 scripts/compare.sh 3
 # Quick A/B while tuning:
 #   PROXIES="sluice haproxy" GENERATORS=wrk WORKLOADS="1k 1m" MICRO=0 \
 #     REPORT=/tmp/ab.md scripts/compare.sh 2 5
@@ -373,7 +378,9 @@ WL=" ${WORKLOADS:-1k 1m 1k-fixed media-mix idle} "
 WL=${WL// small-1k-fixed / 1k-fixed }; WL=${WL// small-1k / 1k }; WL=${WL// vod-1m / 1m }
 wants() { [[ "$WL" == *" $1 "* ]]; }
 uses() { [[ " ${GENERATORS[*]} " == *" $1 "* ]]; }
-for round in $(seq "$ROUNDS"); do
+throughput() { wants 1k || wants 1m || wants 1k-fixed || wants media-mix || wants idle; }
+throughput || ROUNDS_T=0
+for round in $(seq "${ROUNDS_T:-$ROUNDS}"); do
   for PROXY in "${PROXIES[@]}"; do
     echo "round $round: $PROXY" >&2
     start_proxy "$PROXY"
@@ -398,6 +405,11 @@ for round in $(seq "$ROUNDS"); do
     stop_proxy
   done
 done
+if wants latency; then
+  # shellcheck source=scripts/compare_latency.sh
+  source scripts/compare_latency.sh
+  latency_runs
+fi
 LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Micro-benchmarks of the pure hot path (criterion), pinned to CPU 0.
@@ -409,5 +421,13 @@ export CMP_OUT="$WORK/out" CMP_ROUNDS="$ROUNDS" CMP_SECS="$SECS" CMP_TCK="$TCK" 
   CMP_VERSIONS="$VERSIONS" CMP_IDLE="$IDLE_CONNS" CMP_FIXED="$FIXED_RATE" CMP_CONNS="${CONNS[*]}" \
   CMP_GENERATORS="${GENERATORS[*]}" CMP_PROXIES="${PROXIES[*]}" CMP_WARMUP="$WARMUP" CMP_EVENTS="$EVENTS" CMP_H2LOG="$H2LOG" \
   CMP_LOAD="$LOAD_START -> $LOAD_END" CMP_LABEL="${LABEL:-}" CMP_NPROC="$(nproc)"
-python3 -B scripts/compare_report.py
-echo "wrote ${REPORT:-bench/RESULTS.md}" >&2
+if wants latency; then
+  CMP_LAT_PROXIES="${LAT_PROXIES[*]}" CMP_LAT_RATES="${LAT_RATES[*]}" CMP_LAT_N="$LAT_N" CMP_LAT_SECS="$LAT_SECS" \
+    CMP_LAT_IDLE="$LAT_IDLE" CMP_LAT_SAT_CONNS="${LAT_SAT_CONNS[*]}" python3 -B scripts/compare_latency_report.py
+fi
+# The throughput report only when a throughput workload ran (a latency-only run must
+# not overwrite RESULTS.md with an empty one).
+if throughput; then
+  python3 -B scripts/compare_report.py
+  echo "wrote ${REPORT:-bench/RESULTS.md}" >&2
+fi

@@ -401,6 +401,49 @@ for line in (read(f"{OUT}/micro.txt") or "").splitlines():
             micro_verdict = f"{'met' if ns <= 100 else 'NOT met'} ({ns:.1f} ns)"
 micro = "\n".join(micro_rows) or "| (not run) | |"
 
+SCALING = """\
+## From 2 cores to 64: what is per core, what is shared
+
+Per core, touched by no other core on the request path: the listener (one
+SO_REUSEPORT socket per worker, so the kernel spreads accepts without a shared
+accept queue), the io_uring ring, the compiled router, the balancer state
+(round-robin cursors, hash rings), the keep-alive pool of upstream connections,
+buffer and pipe pools, the coarse timers, the request metrics (HDR histograms and
+counters per worker, merged only when the admin API reads them) and the access-log
+formatting. Config generations and health verdicts arrive over per-worker channels
+between requests. Nothing on the request path takes a lock.
+
+Shared, and what each costs per request:
+- `ServerStats` of the chosen server (`src/stats.rs`): `in_flight` (one `fetch_add` and
+  one `fetch_sub`) and `requests` (one `fetch_add`), plus `errors` on a failure and
+  `open_conns`/`connects` per new upstream connection (none at a steady load). These
+  fields share one cache line per server. With 64 workers sending to the same few
+  servers, that line moves between cores on every request: three contended
+  read-modify-writes per request, about 50–100 ns each within a socket and more across
+  sockets. At 1 M req/s over a 4-server pool that is about 750 k transfers per second
+  per line, within what one line sustains, but it is the first thing to shard:
+  per-worker in-flight counts summed only where `least_conn` and `max_conns_per_server`
+  need them (or the per-server limit split into per-worker budgets), and per-worker
+  request and error counts summed on read.
+- `least_conn` and the `max_conns_per_server` check read every candidate server's
+  `in_flight` (loads of those same lines).
+- The process-wide client connection count (`server.max_connections`): one
+  `fetch_add` per accept and one `fetch_sub` per close, per connection, not per request.
+- The per-pool wait queue (`control/queue.rs`) only when a pool is at its limit.
+- The logger and access-log writer threads take records over channels; at 64 cores
+  one writer thread is the limit for access logging at full rate (it never blocks a
+  worker: records are dropped and counted instead).
+
+On this 2-core machine the question "does the second worker add throughput" cannot be
+answered with the generator elsewhere: both cores also carry the origin and the
+generator. `bench/LATENCY.md` has `workers = 2` at saturation beside one worker's
+figures; `tests/proxying.rs` checks that each of two workers takes at least 30 % of
+200 connections, and `tests/upstream_reuse.rs` that two workers together still open
+about one upstream connection per concurrent client. What grows with cores is the
+per-core state above (linear, independent) and the shared lines (contended); the
+health checker and admin API each run on one thread of their own, off the request path.
+"""
+
 WHY = """\
 ## Why sluice-load makes HAProxy look costlier than wrk does
 
@@ -544,6 +587,7 @@ Idle connections ({IDLE_N} keep-alive connections after one request each,
 {gens_note}
 
 {WHY}
+{SCALING}
 {('### Kernel events per request on the proxy (EVENTS=1; tracing adds CPU, so CPU figures of this run are not quotable)' + chr(10) + chr(10) + chr(10).join(events) + chr(10)) if len(events) > 2 else ''}
 ## Spread over rounds
 

@@ -1,5 +1,6 @@
 //! Process-level OS knobs that need raw calls: giving freed memory back to the
-//! kernel, and raising the open-files limit.
+//! kernel, raising the open-files limit, and finding and entering a worker's own
+//! io_uring instance for busy polling.
 #![allow(unsafe_code)]
 
 /// Ask mimalloc to purge this thread's free pages now. mimalloc purges freed pages
@@ -69,4 +70,69 @@ pub fn raise_fd_limit() -> Option<u64> {
         }
     }
     Some(lim.rlim_cur)
+}
+
+/// Held while a thread creates an io_uring instance, so that the ring a thread
+/// finds new in its descriptor table is its own (every ring sluice makes is made
+/// under it: workers and the health checker). Startup only, never the request path.
+#[allow(clippy::disallowed_types)]
+static RING_BIRTH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Run `build` (which creates one io_uring instance, e.g. a monoio runtime) and
+/// return what it made with the descriptor of the ring it created, if exactly one
+/// appeared. monoio 0.2.4 does not expose its ring; busy polling needs it to run
+/// the ring's deferred completions without waiting (`reap_deferred`).
+pub fn with_new_ring<T>(build: impl FnOnce() -> T) -> (T, Option<std::os::fd::RawFd>) {
+    let _birth = RING_BIRTH.lock().unwrap_or_else(|p| p.into_inner());
+    let before = ring_fds();
+    let made = build();
+    let mut born = ring_fds().into_iter().filter(|fd| !before.contains(fd));
+    let fd = match (born.next(), born.next()) {
+        (Some(fd), None) => Some(fd),
+        _ => None,
+    };
+    (made, fd)
+}
+
+/// The descriptors of this process that are io_uring instances.
+fn ring_fds() -> Vec<std::os::fd::RawFd> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| {
+            std::fs::read_link(e.path()).is_ok_and(|t| t.as_os_str() == "anon_inode:[io_uring]")
+        })
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// `IORING_ENTER_GETEVENTS`.
+const ENTER_GETEVENTS: libc::c_uint = 1;
+
+/// Enter ring `fd` asking for completions without waiting for any
+/// (`io_uring_enter(fd, 0, 0, GETEVENTS)`): on a `DEFER_TASKRUN` ring this runs the
+/// completion work the kernel deferred to the owning thread, so finished receives
+/// appear in the completion queue for the runtime to reap; it never sleeps. monoio
+/// itself enters with GETEVENTS only when it parks. Fails with `EEXIST` when called
+/// from a thread that does not own a `DEFER_TASKRUN` ring.
+pub fn reap_deferred(fd: std::os::fd::RawFd) -> std::io::Result<()> {
+    // SAFETY: io_uring_enter takes only integers here (no submission, no argument
+    // pointer: NULL with size 0); on a descriptor that is not a ring it fails with
+    // EOPNOTSUPP/EBADF and touches no memory.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_io_uring_enter,
+            fd,
+            0u32,
+            0u32,
+            ENTER_GETEVENTS,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener as StdListener};
+use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,6 +21,7 @@ use crate::control::{Inbox, Snapshot};
 use crate::core::bufs::KEPT_WHEN_QUIET;
 use crate::core::ctx::{Ctx, WorkerView};
 use crate::core::guard::CatchPanic;
+use crate::core::spin::{Noted, spinner};
 use crate::core::timers::TICK;
 use crate::proxy::conn::{serve, serve_tls};
 
@@ -99,28 +101,32 @@ pub fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
             {
                 crate::log_warn!("worker {}: could not pin to core {}", spec.id, core.id);
             }
-            let runtime = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
-                .with_entries(RING_ENTRIES)
-                .uring_builder(deferred_task_run())
-                .enable_timer()
-                .build()
-                .or_else(|_| {
-                    // Kernels before 6.1 lack DEFER_TASKRUN: plain ring.
-                    monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
-                        .with_entries(RING_ENTRIES)
-                        .enable_timer()
-                        .build()
-                });
+            let (runtime, ring) = crate::os::with_new_ring(|| {
+                monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+                    .with_entries(RING_ENTRIES)
+                    .uring_builder(deferred_task_run())
+                    .enable_timer()
+                    .build()
+            });
+            // Kernels before 6.1 lack DEFER_TASKRUN: a plain ring, without busy
+            // polling.
+            let runtime = runtime.or_else(|_| {
+                monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+                    .with_entries(RING_ENTRIES)
+                    .enable_timer()
+                    .build()
+            });
             match runtime {
-                Ok(mut rt) => rt.block_on(run(spec)),
+                Ok(mut rt) => rt.block_on(run(spec, ring)),
                 Err(e) => crate::log_error!("worker {}: cannot start runtime: {e}", spec.id),
             }
         })
 }
 
-async fn run(spec: WorkerSpec) {
+async fn run(spec: WorkerSpec, ring: Option<RawFd>) {
     let view = WorkerView::build(Arc::clone(&spec.snapshot), spec.id);
     let ctx = Rc::new(Ctx::new(spec.id, view, spec.commands));
+    start_spinner(&ctx, ring);
     let max_connections = spec.snapshot.config.server.max_connections;
     let canceller = Canceller::new();
     let plain = spec.listeners.into_iter().map(|l| (l, false));
@@ -181,6 +187,21 @@ async fn run(spec: WorkerSpec) {
     );
 }
 
+/// Start the busy-poll spinner on the worker's own ring; without one (no io_uring,
+/// or its descriptor not found) the worker sleeps between events as before.
+fn start_spinner(ctx: &Rc<Ctx>, ring: Option<RawFd>) {
+    let Some(ring) = ring else {
+        crate::log_info!(
+            "worker {}: no ring of its own found; no busy polling",
+            ctx.worker_id
+        );
+        return;
+    };
+    let view_of = Rc::clone(ctx);
+    let budget = move || view_of.view().snapshot.config.server.busy_poll;
+    monoio::spawn(spinner(Rc::clone(&ctx.io_events), ring, budget));
+}
+
 /// What an accept loop needs besides its listener.
 struct Accept {
     ctx: Rc<Ctx>,
@@ -217,6 +238,7 @@ async fn accept_loop(listener: TcpListener, a: Accept) {
                 let ctx = Rc::clone(&ctx);
                 let conns = Arc::clone(&connections);
                 let id = ctx.worker_id;
+                let events = Rc::clone(&ctx.io_events);
                 let done = move |outcome: Result<(), ()>| {
                     if outcome.is_err() {
                         crate::log_error!(
@@ -226,9 +248,11 @@ async fn accept_loop(listener: TcpListener, a: Accept) {
                     conns.fetch_sub(1, Ordering::Relaxed);
                 };
                 if tls {
-                    monoio::spawn(CatchPanic::new(serve_tls(stream, peer, ctx), done));
+                    let task = Noted::new(serve_tls(stream, peer, ctx), events);
+                    monoio::spawn(CatchPanic::new(task, done));
                 } else {
-                    monoio::spawn(CatchPanic::new(serve(stream, peer, ctx), done));
+                    let task = Noted::new(serve(stream, peer, ctx), events);
+                    monoio::spawn(CatchPanic::new(task, done));
                 }
             }
             Err(_) if ctx.shutting_down.get() => return,

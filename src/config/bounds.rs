@@ -73,3 +73,9 @@ pub const MAX_POOLS: usize = 4096;
 /// Most `[[route]]` entries. A request tries routes in file order, so a real config
 /// has tens; the bound also keeps a route index in a `u16` (`Classified::route`).
 pub const MAX_ROUTES: usize = 4096;
+
+/// Longest `server.busy_poll`: 10 ms. Spinning only pays while the next event is
+/// closer than a sleep and wake-up (tens of microseconds); a budget in milliseconds
+/// only burns a core, and a longer one delays the worker's own timers, which the
+/// spin loop lets run about once a millisecond.
+pub const MAX_BUSY_POLL: Duration = Duration::from_millis(10);

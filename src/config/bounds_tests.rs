@@ -363,3 +363,24 @@ fn pool_and_route_counts_fit_the_classifier() {
         "route: 4097 routes, above the most (4096)",
     );
 }
+
+#[test]
+fn busy_poll_defaults_to_50us_accepts_zero_and_caps_at_10ms() {
+    let c = Config::from_toml_str(&pool("", "")).unwrap();
+    assert_eq!(c.server.busy_poll, Duration::from_micros(50));
+    for (v, want) in [
+        ("0", Duration::ZERO),
+        ("10ms", MAX_BUSY_POLL),
+        ("200us", Duration::from_micros(200)),
+    ] {
+        let c = Config::from_toml_str(&format!("[server]\nbusy_poll = \"{v}\"\n{}", pool("", "")))
+            .unwrap();
+        assert_eq!(c.server.busy_poll, want, "{v}");
+    }
+    for v in ["11ms", "1s", "fast", "-1us"] {
+        rejects(
+            &format!("[server]\nbusy_poll = \"{v}\"\n{}", pool("", "")),
+            "server.busy_poll: ",
+        );
+    }
+}

@@ -56,6 +56,9 @@ pub struct Server {
     pub max_connections: usize,
     /// How long in-flight requests may finish after SIGTERM; 0..=365 days.
     pub shutdown_timeout: Duration,
+    /// How long a worker keeps polling for I/O after its last event before it
+    /// sleeps; zero never spins. 0..=`MAX_BUSY_POLL`.
+    pub busy_poll: Duration,
     /// `[server.timeouts]`.
     pub timeouts: Timeouts,
     /// `[server.limits]`.

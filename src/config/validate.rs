@@ -2,6 +2,7 @@
 //! named by its key path (`route[2] ("vod").pool: no pool named "vodd"`).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::bounds::*;
 use super::errors::{ConfigErrors, Errors};
@@ -82,9 +83,22 @@ fn check_server(s: &RawServer, e: &mut Errors) -> Server {
         pin_cores: s.pin_cores,
         max_connections,
         shutdown_timeout: e.duration("server.shutdown_timeout", &s.shutdown_timeout),
+        busy_poll: check_busy_poll(&s.busy_poll, e),
         timeouts,
         limits,
     }
+}
+
+fn check_busy_poll(v: &str, e: &mut Errors) -> Duration {
+    let d = e.duration("server.busy_poll", v);
+    if d > MAX_BUSY_POLL {
+        e.push(
+            "server.busy_poll",
+            format!("{v:?} is longer than the most a worker may spin, {MAX_BUSY_POLL:?}"),
+        );
+        return MAX_BUSY_POLL;
+    }
+    d
 }
 
 fn check_timeouts(t: &RawTimeouts, e: &mut Errors) -> Timeouts {

@@ -15,6 +15,7 @@ use crate::upstream::pool::IdlePool;
 use crate::upstream::splice::PipePool;
 
 use super::bufs::{BUF_SIZE, BufPool, HEAD_BUF_SIZE, MAX_POOLED_BUFS, MAX_POOLED_HEADS};
+use super::spin::Activity;
 use super::timers::CoarseTimers;
 
 /// A config generation compiled for this worker: its own classifier copy and
@@ -91,6 +92,8 @@ pub struct Ctx {
     /// Bumped whenever buffers were used or released (requests, idle transitions),
     /// so the worker knows when it has memory to give back.
     pub activity: Cell<u64>,
+    /// I/O events (polls of connection tasks), watched by the busy-poll spinner.
+    pub io_events: Rc<Activity>,
 }
 
 impl Ctx {
@@ -112,6 +115,7 @@ impl Ctx {
             busy: Cell::new(0),
             accepted: Cell::new(0),
             activity: Cell::new(0),
+            io_events: Rc::new(Activity::default()),
             metrics: RefCell::new(metrics),
         }
     }

@@ -2,10 +2,11 @@
 //! context (`Ctx`: its config view, pools and counters), its coarse timers and clock
 //! (the only way the data path reaches time, passed explicitly), its buffer pools,
 //! the timed socket helpers built on them, and the guards that isolate a panicking
-//! connection and count in-flight work.
+//! connection and count in-flight work, and the adaptive busy-poll spinner.
 
 pub mod bufs;
 pub mod ctx;
 pub mod guard;
 pub mod io;
+pub mod spin;
 pub mod timers;

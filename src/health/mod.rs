@@ -40,9 +40,13 @@ impl HealthChecker {
         std::thread::Builder::new()
             .name("sluice-health".into())
             .spawn(move || {
-                let rt = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
-                    .enable_timer()
-                    .build();
+                // Made under the ring-birth lock so a worker never takes this
+                // thread's ring for its own (see `os::with_new_ring`).
+                let (rt, _) = crate::os::with_new_ring(|| {
+                    monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+                        .enable_timer()
+                        .build()
+                });
                 match rt {
                     Ok(mut rt) => rt.block_on(run(rx, fanout)),
                     Err(e) => crate::log_error!("health checker cannot start: {e}"),

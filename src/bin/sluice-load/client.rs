@@ -144,13 +144,18 @@ pub async fn run_connection(
             return;
         }
         let now = Instant::now();
-        if intended > now {
+        let on_time = intended > now;
+        if on_time {
             monoio::time::sleep(intended - now).await;
         }
         let class = plan.pick(&mut rng);
         plan.write_request(class, &mut rng, &mut req);
         let sent_at = Instant::now();
-        let start = if plan.mode == Mode::Open {
+        // Open loop counts from the intended instant when the connection fell behind
+        // (the target's slowness delayed this request: coordinated omission), but from
+        // the send when it waited for its slot: monoio's timers round a sleep up to
+        // the next millisecond, and that lateness is the generator's, not the target's.
+        let start = if plan.mode == Mode::Open && !on_time {
             intended
         } else {
             sent_at
