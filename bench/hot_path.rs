@@ -64,6 +64,8 @@ fn benches(c: &mut Criterion) {
             query: head.query,
             headers: head.headers,
             has_range: head.has_range,
+            tls: false,
+            sni: b"",
         };
         c.bench_function(&format!("classify_{routes}_routes"), |b| {
             b.iter(|| black_box(classifier.classify(black_box(&view))))

@@ -15,6 +15,7 @@ use crate::config::{AccessLog, Config};
 use crate::json::string;
 use crate::log::rfc3339;
 use crate::metrics::Sample;
+use crate::tls::HandshakeInfo;
 
 /// Records waiting for the writer, at most.
 const QUEUE: usize = 65_536;
@@ -33,12 +34,21 @@ pub struct Record {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub duration_us: u64,
+    /// The TLS version and cipher on TLS connections; the field is absent otherwise.
+    pub tls: Option<HandshakeInfo>,
 }
 
 impl Record {
     /// The record of a finished request: `method` (NUL-padded) and `path` as
-    /// routed; route, pool and server named from `config`.
-    pub fn of(config: &Config, client: IpAddr, method: &[u8], path: &[u8], s: &Sample) -> Record {
+    /// routed; route, pool and server named from `config`; `tls` on TLS connections.
+    pub fn of(
+        config: &Config,
+        client: IpAddr,
+        method: &[u8],
+        path: &[u8],
+        s: &Sample,
+        tls: Option<HandshakeInfo>,
+    ) -> Record {
         let len = method.iter().position(|&b| b == 0).unwrap_or(method.len());
         Record {
             time: SystemTime::now(),
@@ -62,6 +72,7 @@ impl Record {
             bytes_in: s.bytes_in,
             bytes_out: s.bytes_out,
             duration_us: s.micros,
+            tls,
         }
     }
 }
@@ -148,8 +159,15 @@ fn opt(s: &Option<String>) -> String {
 
 /// One JSON line.
 pub fn line(r: &Record) -> String {
+    let tls = r.tls.map_or(String::new(), |t| {
+        format!(
+            ",\"tls\":{{\"version\":{},\"cipher\":{}}}",
+            string(t.version),
+            string(t.cipher)
+        )
+    });
     format!(
-        "{{\"time\":\"{}\",\"client\":\"{}\",\"method\":{},\"path\":{},\"route\":{},\"pool\":{},\"server\":{},\"status\":{},\"bytes_in\":{},\"bytes_out\":{},\"duration_us\":{}}}\n",
+        "{{\"time\":\"{}\",\"client\":\"{}\",\"method\":{},\"path\":{},\"route\":{},\"pool\":{},\"server\":{},\"status\":{},\"bytes_in\":{},\"bytes_out\":{},\"duration_us\":{}{tls}}}\n",
         rfc3339(r.time),
         r.client,
         string(&r.method),
@@ -184,6 +202,7 @@ mod tests {
             bytes_in: 0,
             bytes_out: 5,
             duration_us: 7,
+            tls: None,
         };
         assert_eq!(
             line(&r),

@@ -2,6 +2,10 @@
 //! (`tests/fuzz_corpus.rs`): each feeds arbitrary bytes to one parser and checks its
 //! invariants. Nothing here panics except the `assert!`s that state those invariants.
 
+mod tls_handoff;
+
+pub use tls_handoff::tls_handoff;
+
 use crate::config::Config;
 use crate::http::BodyKind;
 use crate::http::chunked::{ChunkError, ChunkedDecoder};
@@ -66,7 +70,7 @@ pub fn request_head(data: &[u8]) {
         let mut out = Vec::new();
         let mut path = Vec::new();
         if normalize_path(head.path, &mut path).is_ok() {
-            write_upstream_request(&mut out, head, &path, CLIENT_IP);
+            write_upstream_request(&mut out, head, &path, CLIENT_IP, false);
             // The rewritten head is itself a valid request head with the same framing.
             let mut again = header_slots::<BACKEND_HEADERS>();
             let reparsed = parse_request(&out, &mut again, &BACKEND_LIMITS);
@@ -184,7 +188,7 @@ fn forward_checked(data: &[u8]) -> bool {
         return false;
     };
     let mut sent = Vec::new();
-    write_upstream_request(&mut sent, &head, &path, CLIENT_IP);
+    write_upstream_request(&mut sent, &head, &path, CLIENT_IP, false);
     let sent_head_len = sent.len();
     sent.extend_from_slice(body);
 
@@ -372,6 +376,8 @@ pub fn router(data: &[u8]) {
         query: head.query,
         headers: head.headers,
         has_range: head.has_range,
+        tls: false,
+        sni: b"",
     };
     CLASSIFIER.with(|c| {
         if let Some(c) = c {

@@ -1,6 +1,7 @@
 //! sluice: a thread-per-core Layer-7 HTTP load balancer for media-streaming farms.
 //!
 //! # Layout
+//! - `tls`: rustls termination: certificate pairs, the SNI resolver, one `ServerConfig` per generation, a monoio stream adaptor.
 //! - `config`: `config.toml` → validated `Config`; errors name their key path.
 //! - `json`: hand-written JSON output helpers.
 //! - `http`: request/response heads, framing, chunked decoding, head rewriting, canned answers (no I/O).
@@ -26,7 +27,7 @@
 //! Layers, lowest first. A module may use only modules on earlier lines (and
 //! itself), never one on its own line or a later one, and the files of one module
 //! never import each other in a cycle; `scripts/check-layers.sh` checks both.
-//! 1. `json`, `http`, `hashring`, `stats`
+//! 1. `json`, `http`, `hashring`, `stats`, `tls`
 //! 2. `config`
 //! 3. `metrics`, `router`, `log` (with its macros `log_error`, `log_warn`, `log_info`, `log_debug`)
 //! 4. `balance`, `os`
@@ -65,5 +66,6 @@ pub mod proxy;
 pub mod router;
 pub mod server;
 pub mod stats;
+pub mod tls;
 pub mod upstream;
 pub mod worker;

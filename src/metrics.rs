@@ -76,6 +76,8 @@ pub struct WorkerMetrics {
     pub latency: Vec<Option<Histogram<u64>>>,
     /// Requests that failed at each server, by `UpstreamFailure` kind.
     pub upstream_errors: Vec<[u64; UpstreamFailure::ALL.len()]>,
+    /// TLS handshakes: `[ok, error]` (`sluice_tls_handshakes_total{result}`).
+    pub tls_handshakes: [u64; 2],
     pools: usize,
 }
 
@@ -117,6 +119,7 @@ impl WorkerMetrics {
             bytes_out: vec![0; slots],
             latency: vec![None; slots * config.pools.len().max(1)],
             upstream_errors: vec![[0; UpstreamFailure::ALL.len()]; servers],
+            tls_handshakes: [0; 2],
             pools: config.pools.len().max(1),
         }
     }
@@ -163,6 +166,11 @@ impl WorkerMetrics {
         }
     }
 
+    /// Count a finished TLS handshake.
+    pub fn tls_handshake(&mut self, ok: bool) {
+        self.tls_handshakes[usize::from(!ok)] += 1;
+    }
+
     /// Failures of `kind` counted at global server index `server`.
     pub fn upstream_errors_at(&self, server: usize, kind: UpstreamFailure) -> u64 {
         self.upstream_errors
@@ -179,6 +187,9 @@ impl WorkerMetrics {
             for k in 0..5 {
                 a[k] += b[k];
             }
+        }
+        for (a, b) in self.tls_handshakes.iter_mut().zip(&o.tls_handshakes) {
+            *a += b;
         }
         for (a, b) in self.bytes_in.iter_mut().zip(&o.bytes_in) {
             *a += b;

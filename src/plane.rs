@@ -23,7 +23,9 @@ pub mod persist;
 /// an empty text (nothing but blanks and comments) is refused rather than taken as
 /// "all defaults". Validation builds the routes, so every worker can build the
 /// generation that is answered 200.
-pub fn parse_config(text: &str) -> Result<Config, ConfigErrors> {
+/// Relative file paths in it (certificates) start at `base`, the config file's
+/// directory.
+pub fn parse_config(text: &str, base: &std::path::Path) -> Result<Config, ConfigErrors> {
     let blank = text
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
@@ -33,7 +35,7 @@ pub fn parse_config(text: &str) -> Result<Config, ConfigErrors> {
             message: "empty config: the text holds no settings (refused rather than replacing every pool and route with defaults)".into(),
         }]));
     }
-    Config::from_toml_str(text)
+    Config::from_toml_str_in(text, base)
 }
 
 /// Shared by the admin API, SIGHUP handling and shutdown.
@@ -138,10 +140,12 @@ impl ControlPlane {
     }
 
     fn apply_locked(&self, text: &str, persist: bool) -> Result<u64, ConfigErrors> {
-        let config = parse_config(text)?;
+        let config = parse_config(text, &crate::config::config_dir(&self.config_path))?;
         let current = self.snapshot();
+        let tls_listen = |c: &Config| c.tls.as_ref().map(|t| t.listen.clone()).unwrap_or_default();
         if config.server.listen != current.config.server.listen
             || config.admin.listen != current.config.admin.listen
+            || tls_listen(&config) != tls_listen(&current.config)
         {
             crate::log_warn!("listen addresses change only on restart");
         }

@@ -42,6 +42,7 @@ pub fn worker_count(config: &Config) -> usize {
 /// `connections` counts the client connections of them all.
 fn start_workers(
     listeners: Vec<Vec<std::net::TcpListener>>,
+    tls_listeners: Vec<Vec<std::net::TcpListener>>,
     inboxes: Vec<Inbox>,
     snapshot: &Arc<Snapshot>,
     connections: &Arc<AtomicUsize>,
@@ -52,11 +53,13 @@ fn start_workers(
         Vec::new()
     };
     let mut handles = Vec::with_capacity(listeners.len());
-    for (id, (listeners, commands)) in listeners.into_iter().zip(inboxes).enumerate() {
+    let per_worker = listeners.into_iter().zip(tls_listeners).zip(inboxes);
+    for (id, ((listeners, tls_listeners), commands)) in per_worker.enumerate() {
         let spec = WorkerSpec {
             id,
             core: (!cores.is_empty()).then(|| cores[id % cores.len()]),
             listeners,
+            tls_listeners,
             snapshot: Arc::clone(snapshot),
             commands,
             connections: Arc::clone(connections),
@@ -68,8 +71,8 @@ fn start_workers(
 
 impl Server {
     /// Start everything for the config at `path`. Prints
-    /// `{"listening":{"proxy":["ADDR",...],"workers":N,"admin":"ADDR"}}` on stdout
-    /// once every socket is bound.
+    /// `{"listening":{"proxy":["ADDR",...],"tls":["ADDR",...],"workers":N,"admin":"ADDR"}}`
+    /// on stdout once every socket is bound (`tls` is empty without TLS listeners).
     pub fn start(path: &Path) -> Result<Server, String> {
         let config = Config::load(path).map_err(|e| e.to_string())?;
         // From here on diagnostics go through the log thread (before, `log` writes
@@ -83,19 +86,25 @@ impl Server {
                 "io_uring is unavailable on this kernel; falling back to the epoll driver"
             );
         }
+        if config.tls.as_ref().is_some_and(|t| !t.listen.is_empty()) {
+            crate::log_info!("tls: {}", crate::tls::ktls_probe());
+        }
         crate::os::raise_fd_limit();
         crate::access_log::AccessLogger::start(&config.log.access)
             .map_err(|e| format!("log.access: {e}"))?;
         let workers = worker_count(&config);
         let (listeners, bound) =
             bind_all(&config.server.listen, workers).map_err(|e| e.to_string())?;
+        let tls_listen = config.tls.as_ref().map_or(&[][..], |t| &t.listen[..]);
+        let (tls_listeners, tls_bound) =
+            bind_all(tls_listen, workers).map_err(|e| format!("tls.listen: {e}"))?;
         let admin_listener = std::net::TcpListener::bind(config.admin.listen)
             .map_err(|e| format!("admin listen {}: {e}", config.admin.listen))?;
         let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
         let snapshot = Arc::new(Snapshot::new(1, Arc::new(config), None));
         let (fanout, receivers) = Fanout::new(workers, snapshot.generation);
         let connections = Arc::new(AtomicUsize::new(0));
-        let handles = start_workers(listeners, receivers, &snapshot, &connections)?;
+        let handles = start_workers(listeners, tls_listeners, receivers, &snapshot, &connections)?;
         let health = HealthChecker::start(Arc::clone(&snapshot), fanout.clone())
             .map_err(|e| format!("cannot start health checker: {e}"))?;
         let plane = Arc::new(ControlPlane::new(
@@ -109,10 +118,14 @@ impl Server {
         Admin::start(admin_listener, Arc::clone(&plane))
             .map_err(|e| format!("cannot start admin: {e}"))?;
         let signals = Signals::new([SIGHUP, SIGINT, SIGTERM]).map_err(|e| e.to_string())?;
-        let proxy: Vec<String> = bound.iter().map(|a| format!("\"{a}\"")).collect();
+        let quoted = |list: &[std::net::SocketAddr]| {
+            let all: Vec<String> = list.iter().map(|a| format!("\"{a}\"")).collect();
+            all.join(",")
+        };
         println!(
-            "{{\"listening\":{{\"proxy\":[{}],\"workers\":{workers},\"admin\":\"{admin_addr}\"}}}}",
-            proxy.join(",")
+            "{{\"listening\":{{\"proxy\":[{}],\"tls\":[{}],\"workers\":{workers},\"admin\":\"{admin_addr}\"}}}}",
+            quoted(&bound),
+            quoted(&tls_bound)
         );
         Ok(Server {
             plane,

@@ -1,6 +1,6 @@
 //! Worker threads: one per core, pinned, each with its own monoio runtime (io_uring
-//! when the kernel allows), its own SO_REUSEPORT listener per `server.listen` address,
-//! and its own `Ctx`. The accept loop never ends on an error: it logs, backs off and
+//! when the kernel allows), its own SO_REUSEPORT listener per `server.listen` and
+//! `tls.listen` address, and its own `Ctx`. The accept loop never ends on an error: it logs, backs off and
 //! continues. Above `server.max_connections` it stops accepting, leaving new
 //! connections in the kernel backlog.
 
@@ -23,7 +23,7 @@ use crate::core::ctx::{Ctx, WorkerView};
 use crate::core::guard::CatchPanic;
 use crate::core::spin::{Noted, spinner};
 use crate::core::timers::TICK;
-use crate::proxy::conn::serve;
+use crate::proxy::conn::{serve, serve_tls};
 
 /// Kernel accept backlog per listener.
 const BACKLOG: i32 = 4096;
@@ -79,8 +79,10 @@ pub struct WorkerSpec {
     pub id: usize,
     /// Core to pin to, if pinning.
     pub core: Option<core_affinity::CoreId>,
-    /// This worker's listeners.
+    /// This worker's plain listeners.
     pub listeners: Vec<StdListener>,
+    /// This worker's TLS listeners.
+    pub tls_listeners: Vec<StdListener>,
     /// The initial config generation.
     pub snapshot: Arc<Snapshot>,
     /// Control messages for this worker.
@@ -127,13 +129,19 @@ async fn run(spec: WorkerSpec, ring: Option<RawFd>) {
     start_spinner(&ctx, ring);
     let max_connections = spec.snapshot.config.server.max_connections;
     let canceller = Canceller::new();
-    for std_listener in spec.listeners {
+    let plain = spec.listeners.into_iter().map(|l| (l, false));
+    let tls = spec.tls_listeners.into_iter().map(|l| (l, true));
+    for (std_listener, tls) in plain.chain(tls) {
         match TcpListener::from_std(std_listener) {
             Ok(listener) => {
-                let ctx = Rc::clone(&ctx);
-                let handle = canceller.handle();
-                let conns = Arc::clone(&spec.connections);
-                monoio::spawn(accept_loop(listener, ctx, handle, conns, max_connections));
+                let accept = Accept {
+                    ctx: Rc::clone(&ctx),
+                    cancel: canceller.handle(),
+                    connections: Arc::clone(&spec.connections),
+                    max_connections,
+                    tls,
+                };
+                monoio::spawn(accept_loop(listener, accept));
             }
             Err(e) => crate::log_error!("worker {}: listener: {e}", spec.id),
         }
@@ -194,13 +202,24 @@ fn start_spinner(ctx: &Rc<Ctx>, ring: Option<RawFd>) {
     monoio::spawn(spinner(Rc::clone(&ctx.io_events), ring, budget));
 }
 
-async fn accept_loop(
-    listener: TcpListener,
+/// What an accept loop needs besides its listener.
+struct Accept {
     ctx: Rc<Ctx>,
     cancel: monoio::io::CancelHandle,
     connections: Arc<AtomicUsize>,
     max_connections: usize,
-) {
+    /// A TLS listener: connections start with a handshake.
+    tls: bool,
+}
+
+async fn accept_loop(listener: TcpListener, a: Accept) {
+    let Accept {
+        ctx,
+        cancel,
+        connections,
+        max_connections,
+        tls,
+    } = a;
     let mut backoff = Duration::from_millis(5);
     loop {
         if connections.load(Ordering::Relaxed) >= max_connections {
@@ -220,15 +239,21 @@ async fn accept_loop(
                 let conns = Arc::clone(&connections);
                 let id = ctx.worker_id;
                 let events = Rc::clone(&ctx.io_events);
-                let task = Noted::new(serve(stream, peer, ctx), events);
-                monoio::spawn(CatchPanic::new(task, move |outcome| {
+                let done = move |outcome: Result<(), ()>| {
                     if outcome.is_err() {
                         crate::log_error!(
                             "worker {id}: a connection from {peer} panicked; closed it, others unaffected"
                         );
                     }
                     conns.fetch_sub(1, Ordering::Relaxed);
-                }));
+                };
+                if tls {
+                    let task = Noted::new(serve_tls(stream, peer, ctx), events);
+                    monoio::spawn(CatchPanic::new(task, done));
+                } else {
+                    let task = Noted::new(serve(stream, peer, ctx), events);
+                    monoio::spawn(CatchPanic::new(task, done));
+                }
             }
             Err(_) if ctx.shutting_down.get() => return,
             Err(e) => {

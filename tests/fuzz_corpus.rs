@@ -42,6 +42,11 @@ fn router_corpus() {
 }
 
 #[test]
+fn tls_handoff_corpus() {
+    run_corpus("tls_handoff", sluice::fuzzing::tls_handoff);
+}
+
+#[test]
 fn forward_corpus() {
     run_corpus("forward", sluice::fuzzing::forward);
 }

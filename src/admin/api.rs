@@ -97,7 +97,7 @@ pub fn handle(plane: &ControlPlane, req: &Request) -> Response {
             body: snap.config.to_toml().into_bytes(),
         },
         ("POST", "/api/v1/config/validate") => match std::str::from_utf8(&req.body) {
-            Ok(text) => match parse_config(text) {
+            Ok(text) => match parse_config(text, &crate::config::config_dir(&plane.config_path)) {
                 Ok(_) => Response::json(200, "{\"valid\":true,\"errors\":[]}".into()),
                 Err(e) => Response::json(400, errors_json(&e)),
             },
@@ -235,8 +235,32 @@ fn status(plane: &ControlPlane) -> String {
         }
         route_status(&mut o, c, &m, slot);
     }
-    o.push_str("]}");
+    o.push_str("],\"certs\":");
+    certs_status(&mut o, c);
+    o.push('}');
     o
+}
+
+/// `certs` in `/api/v1/status`: each `[[tls.cert]]` entry's names and expiry
+/// (an empty list without `[tls]`).
+fn certs_status(o: &mut String, c: &Config) {
+    o.push('[');
+    let now = crate::tls::certs::unix_now();
+    let certs = c.tls.as_ref().map_or(&[][..], |t| &t.certs[..]);
+    for (i, cert) in certs.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        let names: Vec<String> = cert.names.iter().map(|n| string(n)).collect();
+        let _ = write!(
+            o,
+            "{{\"names\":[{}],\"not_after\":{},\"expires_in_s\":{}}}",
+            names.join(","),
+            string(&crate::tls::certs::rfc3339(cert.not_after)),
+            cert.not_after - now
+        );
+    }
+    o.push(']');
 }
 
 /// One pool in `/api/v1/status`, with its servers.

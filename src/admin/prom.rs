@@ -28,7 +28,49 @@ pub fn render(snap: &Snapshot, m: &WorkerMetrics, client_connections: u64) -> St
     bytes(&mut o, &snap.config, m);
     servers(&mut o, snap, m);
     connections(&mut o, snap, client_connections);
+    tls(&mut o, snap, m);
     o
+}
+
+/// `sluice_tls_handshakes_total{result}` and `sluice_tls_cert_expiry_seconds{name}`
+/// (per name of each certificate; seconds left, negative once expired). Only
+/// with `[tls]` configured.
+fn tls(o: &mut String, snap: &Snapshot, m: &WorkerMetrics) {
+    let Some(t) = &snap.config.tls else {
+        return;
+    };
+    help(
+        o,
+        "sluice_tls_handshakes_total",
+        "counter",
+        "TLS handshakes on TLS listeners, by result.",
+    );
+    let [ok, error] = m.tls_handshakes;
+    let _ = writeln!(o, "sluice_tls_handshakes_total{{result=\"ok\"}} {ok}");
+    let _ = writeln!(o, "sluice_tls_handshakes_total{{result=\"error\"}} {error}");
+    help(
+        o,
+        "sluice_tls_cert_expiry_seconds",
+        "gauge",
+        "Seconds until a certificate expires, per name it serves.",
+    );
+    let now = crate::tls::certs::unix_now();
+    let mut seen: Vec<&str> = Vec::new();
+    for c in &t.certs {
+        // A name listed twice is served by its first entry: one series for it.
+        for name in &c.names {
+            if seen.contains(&name.as_str()) {
+                continue;
+            }
+            seen.push(name);
+            let _ = writeln!(
+                o,
+                "sluice_tls_cert_expiry_seconds{{name=\"{}\"}} {}",
+                label(name),
+                c.not_after - now
+            );
+        }
+    }
 }
 
 /// A metric's `# HELP` and `# TYPE` lines.

@@ -9,8 +9,15 @@ use super::types::Config;
 use super::validate::validate;
 
 impl Config {
-    /// Parse and validate TOML text; all errors at once.
+    /// Parse and validate TOML text; all errors at once. Files it names are read
+    /// relative to the current directory.
     pub fn from_toml_str(text: &str) -> Result<Config, ConfigErrors> {
+        Self::from_toml_str_in(text, Path::new("."))
+    }
+
+    /// Parse and validate TOML text whose relative file paths start at `base` (the
+    /// config file's directory).
+    pub fn from_toml_str_in(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let path = e
                 .span()
@@ -25,19 +32,27 @@ impl Config {
             };
             ConfigErrors(vec![ConfigError { path, message }])
         })?;
-        validate(raw)
+        validate(raw, base)
     }
 
     /// Read a file and parse it.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::whole(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_toml_str(&text)
+        Self::from_toml_str_in(&text, &config_dir(path))
     }
 
     /// The running config as TOML text.
     pub fn to_toml(&self) -> String {
         toml::to_string(&self.raw).unwrap_or_default()
+    }
+}
+
+/// The directory relative paths in the config file at `path` start from.
+pub fn config_dir(path: &Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
     }
 }
 

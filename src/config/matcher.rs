@@ -112,6 +112,10 @@ pub struct Match {
     /// Every one must hold.
     pub queries: Vec<FieldMatch>,
     pub user_agent: Option<Regex>,
+    /// `Some(true)`: TLS listeners only; `Some(false)`: plain ones only.
+    pub tls: Option<bool>,
+    /// TLS SNI (lower-cased); never matches a plain connection.
+    pub sni: Option<HostPattern>,
 }
 
 #[cfg(test)]

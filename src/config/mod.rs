@@ -4,8 +4,9 @@
 //! an enum, host patterns, compiled regexes, so `router` compiles them infallibly.
 //!
 //! Files import downwards only: `units`, `bounds`, `schema`, `matcher` → `types`,
-//! `errors` → `validate_admin`, `validate_pool`, `validate_routes` → `validate` →
-//! `load`. This file only declares and re-exports.
+//! `errors` → `validate_admin`, `validate_pool`, `validate_routes`, `validate_tls` →
+//! `validate` → `load`. `[tls]` certificates are read and checked here (through
+//! `crate::tls`), so a reload re-reads them and a bad pair is a config error. This file only declares and re-exports.
 
 mod bounds;
 #[cfg(test)]
@@ -22,10 +23,13 @@ mod validate;
 mod validate_admin;
 mod validate_pool;
 mod validate_routes;
+mod validate_tls;
 
 pub use bounds::*;
 pub use errors::{ConfigError, ConfigErrors};
+pub use load::config_dir;
 pub use matcher::{FieldMatch, HostPattern, Match, Preset, ValueTest};
 pub use schema::*;
 pub use types::*;
 pub use units::{MAX_DURATION, parse_duration, parse_size};
+pub use validate_tls::EXPIRY_WARNING_SECS;

@@ -34,6 +34,42 @@ pub struct RawConfig {
     pub routes: Vec<RawRoute>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<RawDefault>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RawTls>,
+}
+
+/// `[tls]` (SPEC §10).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTls {
+    pub listen: Vec<String>,
+    pub min_version: String,
+    pub alpn: Vec<String>,
+    pub strict_sni: bool,
+    #[serde(rename = "cert", skip_serializing_if = "Vec::is_empty")]
+    pub certs: Vec<RawCert>,
+}
+
+impl Default for RawTls {
+    fn default() -> Self {
+        RawTls {
+            listen: Vec::new(),
+            min_version: "1.2".into(),
+            alpn: vec!["http/1.1".into()],
+            strict_sni: false,
+            certs: Vec::new(),
+        }
+    }
+}
+
+/// `[[tls.cert]]`: paths relative to the config file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCert {
+    pub cert: String,
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 /// `[server]`.
@@ -316,6 +352,12 @@ pub struct RawMatch {
     pub query: Option<OneOrMany<RawKv>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// Only requests on TLS listeners (`true`) or plain ones (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// The TLS SNI, exact or `*.example.com` (never matches a plain connection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
 }
 
 /// `{ name = "...", value = "..." | regex = "..." | present = true }`.

@@ -22,8 +22,25 @@ pub struct Config {
     /// Index into `pools` for requests no route matched; `None` answers 404. Fits a
     /// `u16`, as `Route::pool` does.
     pub default_pool: Option<usize>,
+    /// `[tls]` with its certificates loaded; `None` when absent.
+    pub tls: Option<Tls>,
     /// The file as parsed, kept to serve it back as TOML and to persist it.
     pub raw: RawConfig,
+}
+
+/// `[tls]`, its certificate files read and checked as pairs.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    /// TLS listeners (may be empty: certificates loaded, nothing listening).
+    pub listen: Vec<SocketAddr>,
+    /// Lowest protocol version offered.
+    pub min_version: crate::tls::MinVersion,
+    /// ALPN protocol ids in preference order.
+    pub alpn: Vec<String>,
+    /// Refuse a handshake whose SNI matches no certificate.
+    pub strict_sni: bool,
+    /// `[[tls.cert]]` in file order; the first is the fallback. Non-empty.
+    pub certs: Vec<crate::tls::CertEntry>,
 }
 
 /// `[server]`.

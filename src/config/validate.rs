@@ -1,7 +1,7 @@
 //! `RawConfig` → `Config`: every check of SPEC §3, with every error collected and
 //! named by its key path (`route[2] ("vod").pool: no pool named "vodd"`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::bounds::*;
@@ -12,9 +12,11 @@ use super::units::parse_size;
 use super::validate_admin::check_admin;
 use super::validate_pool::check_pool;
 use super::validate_routes::check_routes;
+use super::validate_tls::check_tls;
 
-/// Check `raw` completely; `Ok` only when nothing is wrong.
-pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
+/// Check `raw` completely; `Ok` only when nothing is wrong. Files the config names
+/// (certificates) are read relative to `base`.
+pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
     let mut e = Errors::default();
     let server = check_server(&raw.server, &mut e);
     let admin = check_admin(&raw.admin, &mut e);
@@ -40,10 +42,12 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         }
         found
     });
+    let tls = raw.tls.as_ref().map(|t| check_tls(t, base, &mut e));
     if !e.0.is_empty() {
         return Err(ConfigErrors(e.0));
     }
     Ok(Config {
+        tls,
         server,
         admin,
         log,

@@ -111,6 +111,9 @@ impl Config {
                 self.admin.listen
             ));
         }
+        if let Some(tls) = &self.tls {
+            w.extend(tls.expiry_warnings(crate::tls::certs::unix_now()));
+        }
         w
     }
 }

@@ -78,7 +78,20 @@ fn check_match(at: &str, m: &RawMatch, e: &mut Errors) -> Match {
             .user_agent
             .as_deref()
             .and_then(|r| e.regex(&format!("{at}.user_agent"), r)),
+        tls: m.tls,
+        sni: m.sni.as_deref().and_then(|h| sni(at, h, e)),
     }
+}
+
+fn sni(at: &str, h: &str, e: &mut Errors) -> Option<HostPattern> {
+    let found = HostPattern::parse(h);
+    if found.is_none() {
+        e.push(
+            format!("{at}.sni"),
+            format!("{h:?} must be an exact name or a leading wildcard like \"*.example.com\""),
+        );
+    }
+    found
 }
 
 fn preset(at: &str, p: &str, e: &mut Errors) -> Option<Preset> {

@@ -37,6 +37,28 @@ pub struct Snapshot {
     pub servers: Vec<Vec<Arc<ServerStats>>>,
     /// `queues[pool]`: requests waiting for a free slot in that pool (all workers).
     pub queues: Vec<Arc<SlotQueue>>,
+    /// This generation's rustls config (`[tls]` with certificates), for connections
+    /// accepted on TLS listeners while it is current; established connections keep
+    /// the one they were accepted with.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// Build the rustls config of `config`'s `[tls]`, if it has certificates.
+fn tls_config(config: &Config) -> Option<Arc<rustls::ServerConfig>> {
+    let t = config.tls.as_ref().filter(|t| !t.certs.is_empty())?;
+    let settings = crate::tls::Settings {
+        certs: &t.certs,
+        min_version: t.min_version,
+        alpn: &t.alpn,
+        strict_sni: t.strict_sni,
+    };
+    match crate::tls::server_config(&settings) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            crate::log_error!("tls: {e}; TLS connections are refused");
+            None
+        }
+    }
 }
 
 impl Snapshot {
@@ -84,6 +106,7 @@ impl Snapshot {
             .collect();
         Snapshot {
             generation,
+            tls: tls_config(&config),
             config,
             servers,
             queues,

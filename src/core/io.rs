@@ -4,10 +4,12 @@
 //! closed anyway. Timeouts are the worker's coarse deadlines (one tick of
 //! resolution), not a monoio timer per operation.
 
+use std::future::Future;
 use std::io;
 
 use monoio::buf::{IoBuf, IoBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent};
+use monoio::net::TcpStream;
 
 use super::timers::Timeout;
 
@@ -94,5 +96,66 @@ pub fn consume(buf: &mut Vec<u8>, n: usize) {
     } else {
         buf.copy_within(n.., 0);
         buf.truncate(buf.len() - n);
+    }
+}
+
+/// A byte stream the data path relays through: a plain socket, or a client
+/// connection that may be TLS. Relays are generic over it, so the plain path is
+/// monomorphised (no dynamic dispatch) and splices when both ends are sockets.
+pub trait ByteStream {
+    /// As `read_append`.
+    fn read_some(
+        &mut self,
+        buf: Vec<u8>,
+        timeout: Timeout<'_>,
+    ) -> impl Future<Output = (Result<usize, IoFail>, Vec<u8>)>;
+
+    /// As `write_range`.
+    fn write_some(
+        &mut self,
+        buf: Vec<u8>,
+        start: usize,
+        end: usize,
+        timeout: Timeout<'_>,
+    ) -> impl Future<Output = (Result<(), IoFail>, Vec<u8>)>;
+
+    /// The socket to splice to or from, when bytes pass through unchanged.
+    fn splice_socket(&mut self) -> Option<&mut TcpStream>;
+
+    /// As `write_all`.
+    fn write_whole(
+        &mut self,
+        buf: Vec<u8>,
+        timeout: Timeout<'_>,
+    ) -> impl Future<Output = (Result<(), IoFail>, Vec<u8>)> {
+        let end = buf.len();
+        self.write_some(buf, 0, end, timeout)
+    }
+}
+
+impl ByteStream for TcpStream {
+    #[inline]
+    fn read_some(
+        &mut self,
+        buf: Vec<u8>,
+        timeout: Timeout<'_>,
+    ) -> impl Future<Output = (Result<usize, IoFail>, Vec<u8>)> {
+        read_append(self, buf, timeout)
+    }
+
+    #[inline]
+    fn write_some(
+        &mut self,
+        buf: Vec<u8>,
+        start: usize,
+        end: usize,
+        timeout: Timeout<'_>,
+    ) -> impl Future<Output = (Result<(), IoFail>, Vec<u8>)> {
+        write_range(self, buf, start, end, timeout)
+    }
+
+    #[inline]
+    fn splice_socket(&mut self) -> Option<&mut TcpStream> {
+        Some(self)
     }
 }

@@ -8,13 +8,14 @@ use super::response::ResponseHead;
 
 /// Write the request head for the upstream into `out` (cleared first).
 /// `path` is the normalised path that was routed; `client_ip` is the peer address
-/// as text.
+/// as text; `https` when the client came over TLS (`X-Forwarded-Proto: https`).
 // HOT PATH: no alloc (out is reused), no lock, no blocking call.
 pub fn write_upstream_request(
     out: &mut Vec<u8>,
     req: &RequestHead<'_, '_>,
     path: &[u8],
     client_ip: &[u8],
+    https: bool,
 ) {
     out.clear();
     out.extend_from_slice(req.method.as_bytes());
@@ -53,7 +54,11 @@ pub fn write_upstream_request(
         out.extend_from_slice(b", ");
     }
     out.extend_from_slice(client_ip);
-    out.extend_from_slice(b"\r\nX-Forwarded-Proto: http\r\n");
+    out.extend_from_slice(if https {
+        b"\r\nX-Forwarded-Proto: https\r\n".as_slice()
+    } else {
+        b"\r\nX-Forwarded-Proto: http\r\n".as_slice()
+    });
     if !req.forward_host.is_empty() {
         push_header(out, b"X-Forwarded-Host", req.forward_host);
     }
@@ -136,7 +141,7 @@ mod tests {
         let mut hs = header_slots::<MAX_HEADERS>();
         let req = parse_request(buf, &mut hs, &LIMITS).unwrap().unwrap();
         let mut out = Vec::new();
-        write_upstream_request(&mut out, &req, b"/b", b"127.0.0.1");
+        write_upstream_request(&mut out, &req, b"/b", b"127.0.0.1", false);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,

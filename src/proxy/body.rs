@@ -1,12 +1,13 @@
 //! Relaying message bodies between two sockets: by exact length (spliced when
 //! large), chunked (forwarded verbatim or de-chunked), or until the sender closes.
 //!
+//! Both ends are `ByteStream`s: sockets, or a client stream that may be TLS (then
+//! bodies are copied through user space instead of spliced).
+//!
 //! Every function starts from bytes already buffered (`buf[..]`, which belong to the
 //! body up to its end) and reads the rest from the source socket.
 
-use monoio::net::TcpStream;
-
-use crate::core::io::{IoFail, consume, read_append, write_range};
+use crate::core::io::{ByteStream, IoFail, consume};
 use crate::core::timers::Timeout;
 use crate::http::chunked::{ChunkError, ChunkedDecoder};
 use crate::upstream::splice::{PipePool, SPLICE_MIN_BODY, SpliceFail, splice_exact};
@@ -49,23 +50,26 @@ pub struct ChunkedRelay {
 /// Relay exactly `len` body bytes. `buf` holds bytes read ahead from `src`; on
 /// success the body's bytes are removed from it and anything after (pipelined data)
 /// stays. Returns the bytes written (`len`), like the other relays.
-pub async fn relay_length(
-    src: &mut TcpStream,
-    dst: &mut TcpStream,
+pub async fn relay_length<S: ByteStream, D: ByteStream>(
+    src: &mut S,
+    dst: &mut D,
     mut buf: Vec<u8>,
     len: u64,
     pipes: &std::cell::RefCell<PipePool>,
     t: RelayTimeouts<'_>,
 ) -> (Result<u64, RelayError>, Vec<u8>) {
     let buffered = (buf.len() as u64).min(len) as usize;
-    let (r, b) = write_range(dst, buf, 0, buffered, t.write).await;
+    let (r, b) = dst.write_some(buf, 0, buffered, t.write).await;
     buf = b;
     if let Err(e) = r {
         return (Err(RelayError::Dest(e)), buf);
     }
     consume(&mut buf, buffered);
     let mut left = len - buffered as u64;
-    if left >= SPLICE_MIN_BODY {
+    // Splice only socket to socket: TLS bytes are encrypted in user space.
+    if left >= SPLICE_MIN_BODY
+        && let (Some(src), Some(dst)) = (src.splice_socket(), dst.splice_socket())
+    {
         let pipe = pipes.borrow_mut().take();
         let mut pipe = match pipe {
             Ok(p) => p,
@@ -85,14 +89,14 @@ pub async fn relay_length(
     }
     while left > 0 {
         debug_assert!(buf.is_empty());
-        let (r, b) = read_append(src, buf, t.read).await;
+        let (r, b) = src.read_some(buf, t.read).await;
         buf = b;
         let n = match r {
             Ok(n) => n,
             Err(e) => return (Err(RelayError::Source(e)), buf),
         };
         let take = (n as u64).min(left) as usize;
-        let (r, b) = write_range(dst, buf, 0, take, t.write).await;
+        let (r, b) = dst.write_some(buf, 0, take, t.write).await;
         buf = b;
         if let Err(e) = r {
             return (Err(RelayError::Dest(e)), buf);
@@ -107,9 +111,9 @@ pub async fn relay_length(
 /// the decoder before any of it is written, so a malformed or over-limit body is
 /// cut before its bad part. Returns the body bytes written to `dst` (the chunked
 /// framing included unless de-chunking).
-pub async fn relay_chunked(
-    src: &mut TcpStream,
-    dst: &mut TcpStream,
+pub async fn relay_chunked<S: ByteStream, D: ByteStream>(
+    src: &mut S,
+    dst: &mut D,
     mut buf: Vec<u8>,
     how: ChunkedRelay,
     t: RelayTimeouts<'_>,
@@ -134,11 +138,13 @@ pub async fn relay_chunked(
             };
             let (r, n) = if dechunk {
                 let n = data.len();
-                let (r, d) = write_range(dst, std::mem::take(&mut data), 0, n, t.write).await;
+                let (r, d) = dst
+                    .write_some(std::mem::take(&mut data), 0, n, t.write)
+                    .await;
                 data = d;
                 (r, n)
             } else {
-                let (r, b) = write_range(dst, buf, 0, used, t.write).await;
+                let (r, b) = dst.write_some(buf, 0, used, t.write).await;
                 buf = b;
                 (r, used)
             };
@@ -151,7 +157,7 @@ pub async fn relay_chunked(
                 return (Ok(written), buf);
             }
         }
-        let (r, b) = read_append(src, buf, t.read).await;
+        let (r, b) = src.read_some(buf, t.read).await;
         buf = b;
         if let Err(e) = r {
             return (Err(RelayError::Source(e)), buf);
@@ -161,23 +167,23 @@ pub async fn relay_chunked(
 
 /// Relay until `src` closes (close-delimited response bodies). Returns the body
 /// bytes written to `dst`.
-pub async fn relay_until_eof(
-    src: &mut TcpStream,
-    dst: &mut TcpStream,
+pub async fn relay_until_eof<S: ByteStream, D: ByteStream>(
+    src: &mut S,
+    dst: &mut D,
     mut buf: Vec<u8>,
     t: RelayTimeouts<'_>,
 ) -> (Result<u64, RelayError>, Vec<u8>) {
     let mut written = 0u64;
     loop {
         let end = buf.len();
-        let (r, b) = write_range(dst, buf, 0, end, t.write).await;
+        let (r, b) = dst.write_some(buf, 0, end, t.write).await;
         buf = b;
         if let Err(e) = r {
             return (Err(RelayError::Dest(e)), buf);
         }
         written += end as u64;
         buf.clear();
-        let (r, b) = read_append(src, buf, t.read).await;
+        let (r, b) = src.read_some(buf, t.read).await;
         buf = b;
         match r {
             Ok(_) => {}

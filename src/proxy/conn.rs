@@ -8,21 +8,21 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use monoio::buf::IoBufMut;
-use monoio::io::{CancelableAsyncReadRent, Canceller};
+use monoio::io::Canceller;
 use monoio::net::TcpStream;
 
 use crate::access_log::{AccessLogger, Record};
 use crate::core::ctx::{Ctx, WorkerView};
 use crate::core::guard::Busy;
-use crate::core::io::{consume, write_all};
+use crate::core::io::{ByteStream, consume};
 use crate::http::BodyKind;
 use crate::http::answers::write_answer;
 use crate::http::ip_text::IpText;
 use crate::metrics::Sample;
+use crate::tls::TlsStream;
 use crate::upstream::connect::UpstreamConn;
 
-use super::client::ClientConn;
+use super::client::{ClientConn, ClientStream};
 use super::exchange::{Exchange, Next};
 use super::plan::Refusal;
 use super::request::{Read, Scratch, read_request};
@@ -32,6 +32,8 @@ use super::tunnel::tunnel;
 /// How long a read stays posted (with a buffer) waiting for a keep-alive client's
 /// next request before the connection is treated as idle.
 const HOT_WAIT: Duration = Duration::from_millis(250);
+/// How long a TLS connection's close_notify may take to send.
+const CLOSE_NOTIFY_WAIT: Duration = Duration::from_secs(1);
 /// errno for a cancelled operation.
 const ECANCELED: i32 = 125;
 
@@ -46,7 +48,7 @@ impl Drop for Open {
     }
 }
 
-/// Serve one accepted client connection until it closes.
+/// Serve one accepted plain client connection until it closes.
 ///
 /// The connection alternates between two phases. Active: requests are read and
 /// answered back to back (boxed, allocated once per active period rather than per
@@ -62,58 +64,102 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Future<O
     ctx.open_connections.set(ctx.open_connections.get() + 1);
     let open = Open(ctx);
     let _ = stream.set_nodelay(true);
-    let mut conn = ClientConn {
-        stream,
+    let conn = ClientConn {
+        stream: ClientStream::Plain(stream),
         buf: Vec::new(),
         peer,
     };
+    requests(conn, open)
+}
+
+/// Serve one accepted connection on a TLS listener: the handshake (with the rustls
+/// config current at accept, finished within `client_header`), then requests as on
+/// a plain connection. A failed or stalled handshake closes this connection only.
+pub fn serve_tls(stream: TcpStream, peer: SocketAddr, ctx: Rc<Ctx>) -> impl Future<Output = ()> {
+    ctx.open_connections.set(ctx.open_connections.get() + 1);
+    let open = Open(ctx);
+    let _ = stream.set_nodelay(true);
     async move {
         let ctx = &open.0;
-        // While the first request is awaited: when the connection was accepted. Its
-        // head must be complete within `client_header` of that moment, however the
-        // time is split between silence and slow bytes.
-        let mut first = Some(ctx.timers.coarse_now());
-        loop {
-            let phase = Box::pin(active(&mut conn, ctx, &mut first)).await;
-            // Only the cold wait's remaining time survives this match: the phase
-            // itself is not held across the (long) idle await below.
-            let left = match phase {
-                Phase::Cold(left) => left,
-                Phase::Close => break,
-                Phase::Upgrade(upgraded) => {
-                    // A tunnel is in-flight work: SIGTERM lets it finish (up to
-                    // `shutdown_timeout`) like a request, and it keeps its slot on
-                    // the server until it ends.
-                    let _busy = Busy::enter(ctx);
-                    let Upgraded {
-                        up,
-                        upbuf,
-                        idle,
-                        slot,
-                    } = *upgraded;
-                    let client_buf = std::mem::take(&mut conn.buf);
-                    let idle = ctx.timers.after(idle);
-                    Box::pin(tunnel(conn.stream, up, client_buf, upbuf, idle)).await;
-                    drop(slot);
-                    return;
-                }
-            };
-            // Raced inline rather than through `Timeout::run`: this is the state
-            // every idle connection sits in, and the generic helper's future is
-            // larger (bench/PROFILE.md).
-            let expiry = ctx.timers.after(left).expiry();
-            let ready = monoio::select! {
-                r = conn.stream.readable(false) => r.is_ok(),
-                _ = expiry => false,
-            };
-            if !ready {
-                break;
+        let view = ctx.view();
+        let Some(config) = view.snapshot.tls.clone() else {
+            // The running generation has no `[tls]` (removed by a reload; the
+            // listener stays until a restart): refused, counted as a failure.
+            ctx.metrics.borrow_mut().tls_handshake(false);
+            return;
+        };
+        let wait = ctx
+            .timers
+            .after(view.snapshot.config.server.timeouts.client_header);
+        drop(view);
+        // Boxed: the handshake's state is large and short-lived, and this future
+        // lives as long as the connection.
+        let accepted = wait.run(Box::pin(TlsStream::accept(stream, config))).await;
+        let ok = matches!(accepted, Some(Ok(_)));
+        ctx.metrics.borrow_mut().tls_handshake(ok);
+        let Some(Ok(tls)) = accepted else {
+            return;
+        };
+        let conn = ClientConn {
+            stream: ClientStream::Tls(Box::new(tls)),
+            buf: Vec::new(),
+            peer,
+        };
+        Box::pin(requests(conn, open)).await;
+    }
+}
+
+/// The request loop of a connection (see `serve`).
+async fn requests(mut conn: ClientConn, open: Open) {
+    let ctx = &open.0;
+    // While the first request is awaited: when the connection was accepted. Its
+    // head must be complete within `client_header` of that moment, however the
+    // time is split between silence and slow bytes.
+    let mut first = Some(ctx.timers.coarse_now());
+    loop {
+        let phase = Box::pin(active(&mut conn, ctx, &mut first)).await;
+        // Only the cold wait's remaining time survives this match: the phase
+        // itself is not held across the (long) idle await below.
+        let left = match phase {
+            Phase::Cold(left) => left,
+            Phase::Close => break,
+            Phase::Upgrade(upgraded) => {
+                // A tunnel is in-flight work: SIGTERM lets it finish (up to
+                // `shutdown_timeout`) like a request, and it keeps its slot on
+                // the server until it ends.
+                let _busy = Busy::enter(ctx);
+                let Upgraded {
+                    up,
+                    upbuf,
+                    idle,
+                    slot,
+                } = *upgraded;
+                let client_buf = std::mem::take(&mut conn.buf);
+                let idle = ctx.timers.after(idle);
+                Box::pin(tunnel(conn.stream, up, client_buf, upbuf, idle)).await;
+                drop(slot);
+                return;
             }
-            conn.buf = ctx.heads.borrow_mut().take();
+        };
+        conn.stream.idle();
+        // Raced inline rather than through `Timeout::run`: this is the state
+        // every idle connection sits in, and the generic helper's future is
+        // larger (bench/PROFILE.md).
+        let expiry = ctx.timers.after(left).expiry();
+        let ready = monoio::select! {
+            r = conn.stream.readable() => r.is_ok(),
+            _ = expiry => false,
+        };
+        if !ready {
+            break;
         }
-        if conn.buf.capacity() > 0 {
-            ctx.heads.borrow_mut().put(conn.buf);
-        }
+        conn.buf = ctx.heads.borrow_mut().take();
+    }
+    if conn.buf.capacity() > 0 {
+        ctx.heads.borrow_mut().put(std::mem::take(&mut conn.buf));
+    }
+    if conn.stream.tls().is_some() {
+        conn.stream.close(ctx.timers.after(CLOSE_NOTIFY_WAIT)).await;
     }
 }
 
@@ -220,10 +266,8 @@ async fn hot_read(
     // The window ends on the worker's coarse idle deadline (one tick of resolution),
     // not a monoio timer: no timer-wheel entry per request.
     let expiry = ctx.timers.after(window).expiry();
-    let (r, slice) = {
-        let read = conn
-            .stream
-            .cancelable_read(buf.slice_mut(0..cap), canceller.handle());
+    let (r, buf) = {
+        let read = conn.stream.cancelable_read(buf, canceller.handle());
         let mut read = std::pin::pin!(read);
         monoio::select! {
             done = &mut read => done,
@@ -234,7 +278,7 @@ async fn hot_read(
             }
         }
     };
-    let buf = slice.into_inner();
+    debug_assert!(buf.capacity() >= cap);
     match r {
         Ok(0) => {
             ctx.heads.borrow_mut().put(buf);
@@ -335,6 +379,7 @@ fn report(
             &scratch.method,
             &scratch.path,
             &sample,
+            conn.stream.tls_info(),
         ));
     }
 }
@@ -348,7 +393,7 @@ async fn refuse(conn: &mut ClientConn, ctx: &Ctx, view: &WorkerView, refusal: Re
     let wait = ctx
         .timers
         .after(view.snapshot.config.server.timeouts.client_idle);
-    let (r, out) = write_all(&mut conn.stream, out, wait).await;
+    let (r, out) = conn.stream.write_whole(out, wait).await;
     ctx.heads.borrow_mut().put(out);
     match (r, refusal.go_on_after) {
         (Ok(()), Some(head_len)) => {

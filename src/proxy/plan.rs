@@ -61,13 +61,15 @@ impl Refusal {
     }
 }
 
-/// Build the plan and write the upstream request head into `out`. `path` is a reused
+/// Build the plan and write the upstream request head into `out`. `tls` is the
+/// connection's SNI (empty without one) when it is TLS. `path` is a reused
 /// scratch buffer for the normalised path. An `Err` is the answer to send instead.
 // HOT PATH: no alloc (buffers are reused), no lock, no blocking call.
 pub fn prepare(
     head: &RequestHead<'_, '_>,
     view: &WorkerView,
     client_ip: &[u8],
+    tls: Option<&[u8]>,
     path: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) -> Result<Plan, Refusal> {
@@ -85,6 +87,8 @@ pub fn prepare(
         query: head.query,
         headers: head.headers,
         has_range: head.has_range,
+        tls: tls.is_some(),
+        sni: tls.unwrap_or_default(),
     };
     let Some(class) = view.classifier.classify(&request) else {
         // Nothing of the request is left unread when it has no body: go on.
@@ -94,7 +98,7 @@ pub fn prepare(
             go_on_after: go_on.then_some(head.head_len),
         });
     };
-    write_upstream_request(out, head, path, client_ip);
+    write_upstream_request(out, head, path, client_ip, tls.is_some());
     let pool = &view.snapshot.config.pools[usize::from(class.pool)];
     let hash = match pool.balance {
         Balance::ConsistentHash => hash_key(&pool.hash_on, head, path, client_ip),

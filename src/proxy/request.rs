@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::core::ctx::{Ctx, WorkerView};
-use crate::core::io::{IoFail, read_append};
+use crate::core::io::{ByteStream, IoFail};
 use crate::http::answers::Answer;
 use crate::http::header_slots;
 use crate::http::ip_text::IpText;
@@ -72,7 +72,10 @@ pub(super) async fn read_request(
         }
         let left = deadline.saturating_duration_since(ctx.timers.coarse_now());
         let wait = ctx.timers.after(left.max(Duration::from_millis(1)));
-        let (r, b) = read_append(&mut conn.stream, std::mem::take(&mut conn.buf), wait).await;
+        let (r, b) = conn
+            .stream
+            .read_some(std::mem::take(&mut conn.buf), wait)
+            .await;
         conn.buf = b;
         match r {
             Ok(_) => {}
@@ -106,6 +109,9 @@ fn plan_buffered(
             &head,
             view,
             scratch.ip.as_bytes(),
+            conn.stream
+                .tls()
+                .map(|t| t.sni().unwrap_or_default().as_bytes()),
             &mut scratch.path,
             up_head,
         ) {

@@ -18,6 +18,12 @@ fn passes(test: &ValueTest, v: &[u8]) -> bool {
     }
 }
 
+/// `name` ends with `suffix` (`.example.com`) and has at least one byte before it.
+#[inline]
+fn ends_with_suffix(name: &[u8], suffix: &[u8]) -> bool {
+    name.len() > suffix.len() && eq_ignore_case(&name[name.len() - suffix.len()..], suffix)
+}
+
 /// A compiled condition. Cheap ones are ordered first within a route.
 #[derive(Debug, Clone)]
 pub enum Condition {
@@ -45,6 +51,12 @@ pub enum Condition {
     PathRegex(Regex),
     /// Regex on the User-Agent header (absent = no match).
     UserAgent(Regex),
+    /// The connection is TLS (`true`) or plain (`false`).
+    Tls(bool),
+    /// TLS SNI equal, case-insensitive (stored lower-case).
+    SniExact(Box<[u8]>),
+    /// TLS SNI ending with `.suffix`.
+    SniWildcard(Box<[u8]>),
 }
 
 /// Facts about a request computed once per classification.
@@ -57,11 +69,16 @@ impl Condition {
     /// Relative cost, for ordering (lower runs first).
     pub fn cost(&self) -> u8 {
         match self {
-            Condition::Methods(_) | Condition::PathExact(_) | Condition::PathPrefix(_) => 0,
+            Condition::Methods(_)
+            | Condition::PathExact(_)
+            | Condition::PathPrefix(_)
+            | Condition::Tls(_) => 0,
             Condition::HostExact(_)
             | Condition::HostWildcard(_)
             | Condition::Preset(_)
-            | Condition::PathSuffix(_) => 1,
+            | Condition::PathSuffix(_)
+            | Condition::SniExact(_)
+            | Condition::SniWildcard(_) => 1,
             Condition::Header(..) | Condition::Cookie(..) | Condition::Query(..) => 2,
             Condition::PathRegex(_) | Condition::UserAgent(_) => 3,
         }
@@ -72,10 +89,10 @@ impl Condition {
     pub fn holds(&self, r: &RequestView<'_>, facts: &Facts<'_>) -> bool {
         match self {
             Condition::HostExact(h) => eq_ignore_case(r.host, h),
-            Condition::HostWildcard(suffix) => {
-                r.host.len() > suffix.len()
-                    && eq_ignore_case(&r.host[r.host.len() - suffix.len()..], suffix)
-            }
+            Condition::HostWildcard(suffix) => ends_with_suffix(r.host, suffix),
+            Condition::Tls(want) => r.tls == *want,
+            Condition::SniExact(h) => eq_ignore_case(r.sni, h),
+            Condition::SniWildcard(suffix) => ends_with_suffix(r.sni, suffix),
             Condition::Methods(ms) => ms.iter().any(|m| **m == *r.method),
             Condition::PathPrefix(p) => r.path.starts_with(p),
             Condition::PathExact(p) => **p == *r.path,

@@ -153,6 +153,8 @@ fn conditions(m: &Match) -> Vec<Condition> {
         cookies,
         queries,
         user_agent,
+        tls,
+        sni,
     } = m;
     let list = |v: &[String]| v.iter().map(|x| bytes(x)).collect();
     let field = |f: &FieldMatch| (bytes(&f.name), f.test.clone());
@@ -176,6 +178,11 @@ fn conditions(m: &Match) -> Vec<Condition> {
     out.extend(c.map(field).map(|(n, t)| Condition::Cookie(n, t)));
     out.extend(q.map(field).map(|(n, t)| Condition::Query(n, t)));
     out.extend(user_agent.clone().map(Condition::UserAgent));
+    out.extend(tls.map(Condition::Tls));
+    out.extend(sni.as_ref().map(|h| match h {
+        HostPattern::Exact(h) => Condition::SniExact(bytes(h)),
+        HostPattern::Wildcard(suffix) => Condition::SniWildcard(bytes(suffix)),
+    }));
     out
 }
 

@@ -36,6 +36,8 @@ fn pool_of(
         query: query.as_bytes(),
         headers: &hs,
         has_range: headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("range")),
+        tls: false,
+        sni: b"",
     };
     c.classify(&view).map(|x| x.pool)
 }
@@ -200,6 +202,8 @@ fn range_download_reads_has_range_from_the_view() {
         query: b"",
         headers: &[],
         has_range,
+        tls: false,
+        sni: b"",
     };
     assert_eq!(c.classify(&view(true)).map(|x| x.pool), Some(0));
     assert_eq!(
@@ -221,4 +225,33 @@ fn compiling_uses_the_regexes_validation_built() {
     assert_eq!(pool_of(&one, "GET", "h", "/re/7", "", &[]), Some(0));
     assert_eq!(pool_of(&two, "GET", "h", "/re/7", "", &[]), Some(0));
     assert_eq!(pool_of(&two, "GET", "h", "/re/x", "", &[]), None);
+}
+
+#[test]
+fn tls_and_sni_conditions() {
+    let routes = route("sni", "a", "sni = \"*.media.test\"") + &route("tls", "b", "tls = true");
+    let c = classifier(&routes, true);
+    let view = |tls: bool, sni: &'static [u8]| RequestView {
+        method: b"GET",
+        host: b"h",
+        path: b"/",
+        query: b"",
+        headers: &[],
+        has_range: false,
+        tls,
+        sni,
+    };
+    let pool = |tls, sni| c.classify(&view(tls, sni)).map(|x| x.pool);
+    assert_eq!(pool(true, b"x.media.test"), Some(0));
+    assert_eq!(pool(true, b"X.MEDIA.test"), Some(0), "case-insensitive");
+    assert_eq!(
+        pool(true, b"media.test"),
+        Some(1),
+        "the wildcard needs a label"
+    );
+    assert_eq!(pool(true, b""), Some(1));
+    assert_eq!(pool(false, b""), Some(2), "plain: neither");
+    let c = classifier(&route("plain", "a", "tls = false"), true);
+    assert_eq!(c.classify(&view(false, b"")).map(|x| x.pool), Some(0));
+    assert_eq!(c.classify(&view(true, b"")).map(|x| x.pool), Some(2));
 }

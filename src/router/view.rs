@@ -15,4 +15,8 @@ pub struct RequestView<'a> {
     /// A `Range` header is present (`http::RequestHead::has_range`, found by the
     /// parser's one pass over the headers).
     pub has_range: bool,
+    /// The connection came in on a TLS listener.
+    pub tls: bool,
+    /// The TLS SNI, lower-cased; empty on plain connections or without SNI.
+    pub sni: &'a [u8],
 }

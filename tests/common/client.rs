@@ -61,10 +61,27 @@ pub fn assert_status(r: &Response, status: u16, error: &str) {
     );
 }
 
-/// A client connection with a read buffer (so pipelined answers can be read in turn).
-pub struct Conn {
-    pub stream: TcpStream,
+/// A client connection with a read buffer (so pipelined answers can be read in turn),
+/// over a plain socket or any other byte stream (a TLS client, `Conn::over`).
+pub struct Conn<S = TcpStream> {
+    pub stream: S,
     buf: Vec<u8>,
+}
+
+impl<S: Read + Write> Conn<S> {
+    /// A connection over an established stream (e.g. a TLS client).
+    pub fn over(stream: S) -> Conn<S> {
+        Conn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Send `GET path` (keep-alive) with `Host: host` and read the answer.
+    pub fn get(&mut self, host: &str, path: &str) -> Option<Response> {
+        self.send(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes());
+        self.read_response(false)
+    }
 }
 
 impl Conn {
@@ -78,8 +95,23 @@ impl Conn {
         }
     }
 
+    /// Whether the server closed the connection (EOF within the read timeout).
+    pub fn is_closed(&mut self) -> bool {
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .ok();
+        let closed = self.buf.is_empty() && !self.fill();
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok();
+        closed
+    }
+}
+
+impl<S: Read + Write> Conn<S> {
     pub fn send(&mut self, raw: &[u8]) {
         self.stream.write_all(raw).expect("send");
+        self.stream.flush().expect("flush");
     }
 
     fn fill(&mut self) -> bool {
@@ -189,18 +221,6 @@ impl Conn {
             body.extend(self.buf.drain(..size));
             self.buf.drain(..2);
         }
-    }
-
-    /// Whether the server closed the connection (EOF within the read timeout).
-    pub fn is_closed(&mut self) -> bool {
-        self.stream
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .ok();
-        let closed = self.buf.is_empty() && !self.fill();
-        self.stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .ok();
-        closed
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod client;
 pub mod config;
 pub mod raw;
+pub mod tls;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -198,6 +199,8 @@ pub struct Sluice {
     pub addr: SocketAddr,
     /// The admin API's address.
     pub admin: SocketAddr,
+    /// The TLS listeners' addresses (`tls.listen`), in config order.
+    pub tls: Vec<SocketAddr>,
     pub dir: TempDir,
     pub config_path: PathBuf,
 }
@@ -227,10 +230,16 @@ impl Sluice {
         let admin = *addrs
             .last()
             .unwrap_or_else(|| panic!("no admin address in {line}"));
+        let tls = line
+            .split_once("\"tls\":[")
+            .and_then(|(_, rest)| rest.split(']').next())
+            .map(quoted_addrs)
+            .unwrap_or_default();
         Sluice {
             proc,
             addr,
             admin,
+            tls,
             dir,
             config_path,
         }

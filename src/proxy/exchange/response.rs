@@ -3,7 +3,7 @@
 
 use monoio::net::TcpStream;
 
-use crate::core::io::{consume, read_append, write_all};
+use crate::core::io::{ByteStream, consume, read_append};
 use crate::http::BodyKind;
 use crate::http::header_slots;
 use crate::http::response::{MAX_RESPONSE_HEADERS, ResponseHead, parse_response};
@@ -127,7 +127,7 @@ impl Exchange<'_> {
         let t = &self.view.snapshot.config.server.timeouts;
         let to_client = self.ctx.timers.after(t.client_idle);
         let out = std::mem::take(&mut self.out);
-        let (r, out) = write_all(&mut self.conn.stream, out, to_client).await;
+        let (r, out) = self.conn.stream.write_whole(out, to_client).await;
         self.out = out;
         r.map_err(|_| ProxyError::from(Kind::ClientGone))
     }

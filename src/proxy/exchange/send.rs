@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::control::ServerStats;
-use crate::core::io::{write_all, write_range};
+use crate::core::io::{ByteStream, write_all, write_range};
 use crate::http::BodyKind;
 use crate::upstream::connect::{UpstreamConn, connect};
 
@@ -54,7 +54,7 @@ impl Exchange<'_> {
             let mut msg = self.ctx.heads.borrow_mut().take();
             msg.extend_from_slice(CONTINUE);
             let to_client = self.ctx.timers.after(t.client_idle);
-            let (r, msg) = write_all(&mut self.conn.stream, msg, to_client).await;
+            let (r, msg) = self.conn.stream.write_whole(msg, to_client).await;
             self.ctx.heads.borrow_mut().put(msg);
             r.map_err(|_| ProxyError::from(Kind::ClientGone))?;
         }
