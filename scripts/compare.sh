@@ -20,7 +20,8 @@
 # Knobs (environment):
 #   PROXIES="sluice haproxy nginx"        which proxies
 #   GENERATORS="wrk h2load sluice-load"   which load generators
-#   WORKLOADS="1k 1m 1k-fixed media-mix idle"   (add "latency" for bench/LATENCY.md)
+#   WORKLOADS="1k 1m 1k-fixed media-mix idle"   (add "latency" for bench/LATENCY.md,
+#       "tls" for bench/TLS.md)
 #       1k: GET /1k closed loop (wrk and h2load at each of CONNS; sluice-load's
 #           small-1k profile at 64); 1m: GET /1m, 16 conns (wrk; sluice-load's
 #           vod-1m); 1k-fixed and media-mix: sluice-load only; idle: RSS per idle
@@ -50,6 +51,10 @@
 #       workers; knobs LAT_PROXIES, LAT_RATES="1000 10000", LAT_N=20000, LAT_SECS=5,
 #       LAT_IDLE=10, LAT_REPORT (see scripts/compare_latency.sh). Latency only:
 #       WORKLOADS=latency MICRO=0 scripts/compare.sh 3
+#   tls: keep-alive, new-handshake and 1 MiB runs over TLS 1.3 (same ECDSA P-256
+#       certificate and AES-128-GCM for every proxy); knobs TLS_PROXIES,
+#       TLS_HS_CONNS=500, TLS_HS_BATCHES=8, TLS_REPORT (see scripts/compare_tls.sh).
+#       TLS only: WORKLOADS=tls MICRO=0 scripts/compare.sh 3 5
 # Quick A/B while tuning:
 #   PROXIES="sluice haproxy" GENERATORS=wrk WORKLOADS="1k 1m" MICRO=0 \
 #     REPORT=/tmp/ab.md scripts/compare.sh 2 5
@@ -74,6 +79,7 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v h2load >/dev/null || need+=(nghttp2-client)
 command -v python3 >/dev/null || need+=(python3)
 command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/time ] || need+=(time)
 if [ "$EVENTS" = 1 ] && ! command -v perf >/dev/null; then need+=(linux-perf); fi
 if [ ${#need[@]} -gt 0 ]; then
@@ -84,7 +90,7 @@ BIN=$PWD/target/release
 SLUICE_LOAD=${SLUICE_LOAD:-$BIN/sluice-load}
 
 # Another comparison (or anything else) on our ports would be measured instead of ours.
-busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9100|9101|9102|9103|9104|9109|9111|9112|9113)$' || true)
+busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9100|9101|9102|9103|9104|9105|9106|9107|9109|9111|9112|9113)$' || true)
 if [ -n "$busy" ]; then
   echo "compare.sh: ports already in use (another comparison running?): $(echo $busy)" >&2
   exit 1
@@ -405,6 +411,11 @@ for round in $(seq "${ROUNDS_T:-$ROUNDS}"); do
     stop_proxy
   done
 done
+if wants tls; then
+  # shellcheck source=scripts/compare_tls.sh
+  source scripts/compare_tls.sh
+  tls_runs
+fi
 if wants latency; then
   # shellcheck source=scripts/compare_latency.sh
   source scripts/compare_latency.sh
@@ -421,6 +432,10 @@ export CMP_OUT="$WORK/out" CMP_ROUNDS="$ROUNDS" CMP_SECS="$SECS" CMP_TCK="$TCK" 
   CMP_VERSIONS="$VERSIONS" CMP_IDLE="$IDLE_CONNS" CMP_FIXED="$FIXED_RATE" CMP_CONNS="${CONNS[*]}" \
   CMP_GENERATORS="${GENERATORS[*]}" CMP_PROXIES="${PROXIES[*]}" CMP_WARMUP="$WARMUP" CMP_EVENTS="$EVENTS" CMP_H2LOG="$H2LOG" \
   CMP_LOAD="$LOAD_START -> $LOAD_END" CMP_LABEL="${LABEL:-}" CMP_NPROC="$(nproc)"
+if wants tls; then
+  CMP_TLS_PROXIES="${TLS_PROXIES[*]}" CMP_TLS_HS_CONNS="$TLS_HS_CONNS" CMP_TLS_HS_BATCHES="$TLS_HS_BATCHES" \
+    python3 -B scripts/compare_tls_report.py
+fi
 if wants latency; then
   CMP_LAT_PROXIES="${LAT_PROXIES[*]}" CMP_LAT_RATES="${LAT_RATES[*]}" CMP_LAT_N="$LAT_N" CMP_LAT_SECS="$LAT_SECS" \
     CMP_LAT_IDLE="$LAT_IDLE" CMP_LAT_SAT_CONNS="${LAT_SAT_CONNS[*]}" python3 -B scripts/compare_latency_report.py
