@@ -53,7 +53,7 @@ def cpu_s(m):
     return (m.get("usr_ticks", NAN) + m.get("sys_ticks", NAN)) / TCK
 
 
-def wrk(p, kind, rnd, size):
+def wrk(p, kind, size, rnd):
     base = f"{OUT}/tls-{p}-{kind}-{rnd}"
     m, text = meta(base), read(base + ".out") or ""
     rq = re.search(r"(\d+) requests in ([\d.]+)(m?s)", text)
@@ -114,7 +114,7 @@ target("1 MiB throughput over TLS ≥ HAProxy (GB/s)", stat(wrk, "gbs", "sluice"
 spread = ["| proxy | run | per round |", "| --- | --- | --- |"]
 for p in PROXIES:
     spread.append(f"| {NAMES.get(p, p)} | keep-alive CPU µs/req | "
-                  f"{', '.join(fmt('{:.1f}', (wrk(p, 'ka', r, 1024) or {}).get('cpu_us', NAN)) for r in range(1, ROUNDS + 1))} |")
+                  f"{', '.join(fmt('{:.1f}', (wrk(p, 'ka', 1024, r) or {}).get('cpu_us', NAN)) for r in range(1, ROUNDS + 1))} |")
     spread.append(f"| {NAMES.get(p, p)} | handshakes per CPU-s | "
                   f"{', '.join(fmt('{:.0f}', (hs(p, r) or {}).get('per_cpu_s', NAN)) for r in range(1, ROUNDS + 1))} |")
 
