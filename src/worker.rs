@@ -199,7 +199,9 @@ fn start_spinner(ctx: &Rc<Ctx>, ring: Option<RawFd>) {
     };
     let view_of = Rc::clone(ctx);
     let budget = move || view_of.view().snapshot.config.server.busy_poll;
-    monoio::spawn(spinner(Rc::clone(&ctx.io_events), ring, budget));
+    let busy_of = Rc::clone(ctx);
+    let in_flight = move || busy_of.busy.get();
+    monoio::spawn(spinner(Rc::clone(&ctx.io_events), ring, budget, in_flight));
 }
 
 /// What an accept loop needs besides its listener.
