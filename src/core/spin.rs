@@ -90,15 +90,17 @@ impl<F: Future> Future for Noted<F> {
 }
 
 /// Decides whether to spin, from how recent spins ended: a wait that an event ended
-/// was caught, one the budget ended was missed. When more than a quarter of a
-/// window's waits missed (a low, steady rate: each answer is followed by a long
-/// wait; at one request in flight fewer than 1 in 8 miss), spinning is off for a back-off that doubles while it keeps
+/// was caught, one the budget ended was missed. When more than a quarter of the
+/// waits missed in two windows in a row (a low, steady rate: each answer is followed
+/// by a long wait; at one request in flight fewer than 1 in 8 miss), spinning is off for a back-off that doubles while it keeps
 /// missing (100 ms up to 1.6 s), then it is tried again; probing costs at most a
 /// window of misses per back-off.
 #[derive(Debug)]
 pub struct Policy {
     caught: u32,
     missed: u32,
+    /// Whether the previous window was already mostly missed.
+    bad_before: bool,
     off_until: Option<Instant>,
     backoff: Duration,
 }
@@ -113,6 +115,7 @@ impl Default for Policy {
         Policy {
             caught: 0,
             missed: 0,
+            bad_before: false,
             off_until: None,
             backoff: FIRST_BACKOFF,
         }
@@ -142,7 +145,13 @@ impl Policy {
         if total < WINDOW {
             return;
         }
-        if self.missed * 4 > total {
+        let bad = self.missed * 4 > total;
+        // Two bad windows in a row: one alone is a passing stall of the peers (at one
+        // request in flight a window with a third missed turned spinning off for
+        // 100 ms, about 5 % of a run, and made the whole slow tail).
+        let off = bad && self.bad_before;
+        self.bad_before = bad;
+        if off {
             crate::log_debug!(
                 "busy poll off for {:?}: {} of {} waits outlasted the budget",
                 self.backoff,
@@ -343,6 +352,10 @@ mod tests {
                 p.caught(t);
             }
         }
+        assert_eq!(p.off_until(t), None, "one bad window is a passing stall");
+        for _ in 0..WINDOW {
+            p.missed(t);
+        }
         assert_eq!(p.off_until(t), Some(t + FIRST_BACKOFF));
         assert_eq!(p.off_until(t + FIRST_BACKOFF), None, "tried again");
         let t2 = t + FIRST_BACKOFF;
@@ -360,7 +373,7 @@ mod tests {
             p.caught(t2);
         }
         assert_eq!(p.off_until(t2), None, "a good window resets it");
-        for _ in 0..WINDOW {
+        for _ in 0..(2 * WINDOW) {
             p.missed(t2);
         }
         assert_eq!(p.off_until(t2), Some(t2 + FIRST_BACKOFF), "back-off reset");
