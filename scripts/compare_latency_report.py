@@ -9,13 +9,14 @@ import re
 import statistics
 import time
 
+from compare_common import NAN, fmt, meta, med, ratio, read  # noqa: F401
+
 E = os.environ
 OUT = E["CMP_OUT"]
 ROUNDS = int(E["CMP_ROUNDS"])
 TCK = int(E["CMP_TCK"])
 RATES = [int(r) for r in E.get("CMP_LAT_RATES", "1000 10000").split()]
 VARIANTS = E.get("CMP_LAT_PROXIES", "").split()
-NAN = float("nan")
 NAMES = {
     "direct": "direct to the origin",
     "sluice": "sluice (defaults, busy_poll 50us)",
@@ -28,32 +29,6 @@ NAMES = {
 }
 
 
-def med(xs):
-    xs = [x for x in xs if x == x]
-    return statistics.median(xs) if xs else NAN
-
-
-def fmt(f, x):
-    return "n/a" if x != x else f.format(x)
-
-
-def read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def meta(base):
-    m = {}
-    for line in (read(base + ".meta") or "").splitlines():
-        k, _, v = line.partition("=")
-        try:
-            m[k] = float(v)
-        except ValueError:
-            pass
-    return m
 
 
 def micros(value, unit):

@@ -13,6 +13,8 @@ import os
 import re
 import statistics
 
+from compare_common import NAN, fmt, meta, med, ratio, read  # noqa: F401
+
 E = os.environ
 OUT = E["CMP_OUT"]
 ROUNDS = int(E["CMP_ROUNDS"])
@@ -25,39 +27,8 @@ IDLE_N = E.get("CMP_IDLE", "5000")
 PROXIES = ["sluice", "haproxy", "nginx"]
 NAMES = {"sluice": "sluice", "haproxy": "HAProxy", "nginx": "nginx"}
 SIZE = {"1k": 1024, "1m": 1048576}
-NAN = float("nan")
 
 
-def med(xs):
-    xs = [x for x in xs if x == x]
-    return statistics.median(xs) if xs else NAN
-
-
-def ratio(a, b):
-    return a / b if a == a and b == b and b else NAN
-
-
-def fmt(f, x):
-    return "n/a" if x != x else f.format(x)
-
-
-def read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def meta(base):
-    m = {}
-    for line in (read(base + ".meta") or "").splitlines():
-        k, _, v = line.partition("=")
-        try:
-            m[k] = float(v)
-        except ValueError:
-            pass
-    return m
 
 
 def gen_cpu(base):

@@ -8,45 +8,16 @@ import re
 import statistics
 import time
 
+from compare_common import NAN, fmt, meta, med, ratio, read  # noqa: F401
+
 E = os.environ
 OUT = E["CMP_OUT"]
 ROUNDS = int(E["CMP_ROUNDS"])
 TCK = int(E["CMP_TCK"])
 PROXIES = E.get("CMP_TLS_PROXIES", "sluice haproxy nginx").split()
 NAMES = {"sluice": "sluice", "haproxy": "HAProxy", "nginx": "nginx"}
-NAN = float("nan")
 
 
-def med(xs):
-    xs = [x for x in xs if x == x]
-    return statistics.median(xs) if xs else NAN
-
-
-def fmt(f, x):
-    return "n/a" if x != x else f.format(x)
-
-
-def ratio(a, b):
-    return a / b if a == a and b == b and b else NAN
-
-
-def read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def meta(base):
-    m = {}
-    for line in (read(base + ".meta") or "").splitlines():
-        k, _, v = line.partition("=")
-        try:
-            m[k] = float(v)
-        except ValueError:
-            pass
-    return m
 
 
 def cpu_s(m):
