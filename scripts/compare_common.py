@@ -37,3 +37,9 @@ def meta(base):
         except ValueError:
             pass
     return m
+
+
+def over_rounds(rounds, fn, key, *args):
+    """Median over rounds 1..=rounds of `fn(*args, round)[key]`, skipping rounds
+    whose run is missing (`fn` returned None)."""
+    return med([x[key] for x in (fn(*args, rnd) for rnd in range(1, rounds + 1)) if x])

@@ -9,7 +9,7 @@ import re
 import statistics
 import time
 
-from compare_common import NAN, fmt, meta, med, ratio, read  # noqa: F401
+from compare_common import NAN, fmt, meta, med, over_rounds, ratio, read  # noqa: F401
 
 E = os.environ
 OUT = E["CMP_OUT"]
@@ -84,7 +84,7 @@ def sat(v, conns, rnd):
 
 
 def stat(fn, key, *args):
-    return med([x[key] for x in (fn(*args, rnd) for rnd in range(1, ROUNDS + 1)) if x])
+    return over_rounds(ROUNDS, fn, key, *args)
 
 
 direct_mean, direct_p99 = stat(c1, "mean", "direct"), stat(c1, "p99", "direct")

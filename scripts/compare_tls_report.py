@@ -8,7 +8,7 @@ import re
 import statistics
 import time
 
-from compare_common import NAN, fmt, meta, med, ratio, read  # noqa: F401
+from compare_common import NAN, fmt, meta, med, over_rounds, ratio, read  # noqa: F401
 
 E = os.environ
 OUT = E["CMP_OUT"]
@@ -48,7 +48,7 @@ def hs(p, rnd):
 
 
 def stat(fn, key, *args):
-    return med([x[key] for x in (fn(*args, rnd) for rnd in range(1, ROUNDS + 1)) if x])
+    return over_rounds(ROUNDS, fn, key, *args)
 
 
 rows = ["| proxy | keep-alive 1 KiB req/s | CPU per request | new handshakes per CPU-second | CPU per handshake + request | 1 MiB GB/s | CPU per MiB |",
