@@ -127,6 +127,7 @@ async fn run(spec: WorkerSpec, ring: Option<RawFd>) {
     let view = WorkerView::build(Arc::clone(&spec.snapshot), spec.id);
     let ctx = Rc::new(Ctx::new(spec.id, view, spec.commands));
     start_spinner(&ctx, ring);
+    crate::core::gather::install(&ctx);
     let max_connections = spec.snapshot.config.server.max_connections;
     let canceller = Canceller::new();
     let plain = spec.listeners.into_iter().map(|l| (l, false));

@@ -1,0 +1,122 @@
+//! Gathered wake-ups (`core/gather.rs`, on sluice's monoio park extension): with many
+//! requests in flight a worker parks for several completions with a 50 us minimum
+//! wait. These tests pin down what that must never do: delay a lone ready answer
+//! beyond the minimum wait, or wake an otherwise idle worker while requests hang.
+#![allow(clippy::disallowed_methods)] // tests block and sleep freely
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::client::Conn;
+use common::{Origins, Sluice};
+
+/// User + system clock ticks of process `pid` so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<&str> = after_name.split(' ').collect();
+    f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime")
+}
+
+/// Clock ticks per second.
+fn ticks_per_s() -> u64 {
+    let out = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .expect("getconf");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("CLK_TCK")
+}
+
+/// One worker, a slow pool behind `/slow/` and a fast default pool.
+fn start(o: &Origins) -> Sluice {
+    Sluice::builder()
+        .workers(1)
+        .timeouts(|t| t.upstream_response("10s"))
+        .pool("slow", |p| p.server(o.addr("slow")))
+        .pool("fast", |p| p.server(o.addr("fast")))
+        .route("slow", "slow", |m| m.path_prefix("/slow/"))
+        .default_pool("fast")
+        .start()
+}
+
+/// Open `n` connections with one slow request each in flight.
+fn hang(s: &Sluice, n: usize) -> Vec<Conn> {
+    (0..n)
+        .map(|_| {
+            let mut c = Conn::open(s.addr);
+            c.send(b"GET /slow/x HTTP/1.1\r\nHost: t\r\n\r\n");
+            c
+        })
+        .collect()
+}
+
+#[test]
+fn a_lone_answer_is_not_held_while_many_requests_hang() {
+    // 32 requests in flight ask the park for 8 completions; the fast answers come
+    // one at a time. Each must be let through after at most the minimum wait, not
+    // held until a timer or the other requests end.
+    let o = Origins::start(&[
+        "api=127.0.0.1:0,name=slow,latency=3s",
+        "api=127.0.0.1:0,name=fast",
+    ]);
+    let s = start(&o);
+    let hung = hang(&s, 32);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut c = Conn::open(s.addr);
+    let mut worst = Duration::ZERO;
+    let mut total = Duration::ZERO;
+    let n = 200;
+    for _ in 0..n {
+        let t = Instant::now();
+        c.send(b"GET /api/x HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.read_response(false).expect("answer");
+        assert_eq!(r.status, 200);
+        worst = worst.max(t.elapsed());
+        total += t.elapsed();
+    }
+    let mean = total / n;
+    assert!(
+        mean < Duration::from_millis(3) && worst < Duration::from_millis(40),
+        "with 32 requests hanging, fast answers took {mean:?} on average, {worst:?} at worst"
+    );
+    for mut h in hung {
+        let r = h.read_response(false).expect("slow answer");
+        assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
+    }
+}
+
+#[test]
+fn hanging_requests_do_not_wake_the_worker() {
+    // With 32 requests waiting on a slow origin and nothing else happening, the
+    // worker sleeps: the minimum wait ends once, it does not repeat every 50 us.
+    let o = Origins::start(&[
+        "api=127.0.0.1:0,name=slow,latency=4s",
+        "api=127.0.0.1:0,name=fast",
+    ]);
+    let s = start(&o);
+    let hung = hang(&s, 32);
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = s.proc.child.id();
+    let (t0, w0) = (cpu_ticks(pid), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = (cpu_ticks(pid) - t0) as f64 / ticks_per_s() as f64;
+    let share = used / w0.elapsed().as_secs_f64();
+    assert!(
+        share < 0.03,
+        "{:.1} % of a core with every request hanging",
+        share * 100.0
+    );
+    let start = Instant::now();
+    for mut h in hung {
+        let r = h.read_response(false).expect("slow answer");
+        assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "slow answers late"
+    );
+}
