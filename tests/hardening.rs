@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::client::{Conn, Response, exchange, get, request};
 use common::config::SluiceConfig;
-use common::{Origins, Sluice, wait_until};
+use common::{Origins, Sluice, raise_nofile, wait_until};
 
 /// One pool `p` on `origin`, the default.
 fn one_pool(origin: SocketAddr) -> SluiceConfig {
@@ -249,21 +249,6 @@ fn sighup_applies_a_good_config_and_refuses_a_bad_one() {
         log.contains("reload refused") && log.contains("server.listen[0]"),
         "{log}"
     );
-}
-
-/// Raise this test process's open-files limit (children inherit it).
-fn raise_nofile() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max.min(20_000);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
 }
 
 #[test]

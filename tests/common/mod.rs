@@ -21,6 +21,22 @@ use std::time::{Duration, Instant};
 use client::{Response, request};
 use config::SluiceConfig;
 
+/// Raise this test process's open-files limit to its hard limit, at most 20,000
+/// (children inherit it).
+pub fn raise_nofile() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max.min(20_000);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 /// Poll `cond` every 10 ms until it holds; panic naming `what` once `timeout` has
 /// passed without it. For state that settles asynchronously (admin status, health
 /// verdicts, log lines, a released slot): the test goes on as soon as it holds.
