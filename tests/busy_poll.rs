@@ -8,28 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::client::Conn;
-use common::{Origins, Sluice};
-
-/// User + system clock ticks of process `pid` so far.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
-    let f: Vec<&str> = after_name.split(' ').collect();
-    // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the name.
-    f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime")
-}
-
-/// Clock ticks per second.
-fn ticks_per_s() -> u64 {
-    let out = std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .expect("getconf");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("CLK_TCK")
-}
+use common::{Origins, Sluice, cpu_ticks, ticks_per_s};
 
 /// Send requests one at a time on one keep-alive connection for `d`; returns how many.
 fn one_at_a_time(s: &Sluice, d: Duration) -> u64 {

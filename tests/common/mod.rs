@@ -21,6 +21,27 @@ use std::time::{Duration, Instant};
 use client::{Response, request};
 use config::SluiceConfig;
 
+/// User + system clock ticks of process `pid` so far (`/proc/PID/stat`).
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<&str> = after_name.split(' ').collect();
+    // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the name.
+    f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime")
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`).
+pub fn ticks_per_s() -> u64 {
+    let out = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .expect("getconf");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("CLK_TCK")
+}
+
 /// Raise this test process's open-files limit to its hard limit, at most 20,000
 /// (children inherit it).
 pub fn raise_nofile() {
