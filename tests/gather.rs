@@ -59,8 +59,11 @@ fn a_lone_answer_is_not_held_while_many_requests_hang() {
         total += t.elapsed();
     }
     let mean = total / n;
+    // Held answers would wait for a timer (the worker's 50 ms tick) or the 1 s bound:
+    // measured with the minimum wait removed, 14 ms mean and 109 ms worst. The bounds
+    // leave room for a loaded CI machine.
     assert!(
-        mean < Duration::from_millis(3) && worst < Duration::from_millis(40),
+        mean < Duration::from_millis(4) && worst < Duration::from_millis(500),
         "with 32 requests hanging, fast answers took {mean:?} on average, {worst:?} at worst"
     );
     for mut h in hung {
