@@ -11,27 +11,49 @@ use std::time::{Duration, Instant};
 use common::client::Conn;
 use common::{Origins, Sluice, cpu_ticks, ticks_per_s};
 
-/// One worker, a slow pool behind `/slow/` and a fast default pool.
-fn start(o: &Origins) -> Sluice {
-    Sluice::builder()
-        .workers(1)
-        .timeouts(|t| t.upstream_response("10s"))
-        .pool("slow", |p| p.server(o.addr("slow")))
-        .pool("fast", |p| p.server(o.addr("fast")))
-        .route("slow", "slow", |m| m.path_prefix("/slow/"))
-        .default_pool("fast")
-        .start()
+/// A worker with 32 requests hanging on a slow origin (answering after `latency`)
+/// and a fast default pool beside it.
+struct Hanging {
+    _origins: Origins,
+    s: Sluice,
+    hung: Vec<Conn>,
 }
 
-/// Open `n` connections with one slow request each in flight.
-fn hang(s: &Sluice, n: usize) -> Vec<Conn> {
-    (0..n)
-        .map(|_| {
-            let mut c = Conn::open(s.addr);
-            c.send(b"GET /slow/x HTTP/1.1\r\nHost: t\r\n\r\n");
-            c
-        })
-        .collect()
+impl Hanging {
+    fn start(latency: &str) -> Hanging {
+        let slow = format!("api=127.0.0.1:0,name=slow,latency={latency}");
+        let o = Origins::start(&[slow.as_str(), "api=127.0.0.1:0,name=fast"]);
+        let s = Sluice::builder()
+            .workers(1)
+            .timeouts(|t| t.upstream_response("10s"))
+            .pool("slow", |p| p.server(o.addr("slow")))
+            .pool("fast", |p| p.server(o.addr("fast")))
+            .route("slow", "slow", |m| m.path_prefix("/slow/"))
+            .default_pool("fast")
+            .start();
+        let hung = (0..32)
+            .map(|_| {
+                let mut c = Conn::open(s.addr);
+                c.send(b"GET /slow/x HTTP/1.1\r\nHost: t\r\n\r\n");
+                c
+            })
+            .collect();
+        // Let every slow request reach the origin.
+        std::thread::sleep(Duration::from_millis(300));
+        Hanging {
+            _origins: o,
+            s,
+            hung,
+        }
+    }
+
+    /// Every hanging request is answered in the end.
+    fn all_answered(self) {
+        for mut h in self.hung {
+            let r = h.read_response(false).expect("slow answer");
+            assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
+        }
+    }
 }
 
 #[test]
@@ -39,14 +61,8 @@ fn a_lone_answer_is_not_held_while_many_requests_hang() {
     // 32 requests in flight ask the park for 8 completions; the fast answers come
     // one at a time. Each must be let through after at most the minimum wait, not
     // held until a timer or the other requests end.
-    let o = Origins::start(&[
-        "api=127.0.0.1:0,name=slow,latency=3s",
-        "api=127.0.0.1:0,name=fast",
-    ]);
-    let s = start(&o);
-    let hung = hang(&s, 32);
-    std::thread::sleep(Duration::from_millis(200));
-    let mut c = Conn::open(s.addr);
+    let h = Hanging::start("3s");
+    let mut c = Conn::open(h.s.addr);
     let mut worst = Duration::ZERO;
     let mut total = Duration::ZERO;
     let n = 200;
@@ -66,24 +82,15 @@ fn a_lone_answer_is_not_held_while_many_requests_hang() {
         mean < Duration::from_millis(4) && worst < Duration::from_millis(500),
         "with 32 requests hanging, fast answers took {mean:?} on average, {worst:?} at worst"
     );
-    for mut h in hung {
-        let r = h.read_response(false).expect("slow answer");
-        assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
-    }
+    h.all_answered();
 }
 
 #[test]
 fn hanging_requests_do_not_wake_the_worker() {
     // With 32 requests waiting on a slow origin and nothing else happening, the
     // worker sleeps: the minimum wait ends once, it does not repeat every 50 us.
-    let o = Origins::start(&[
-        "api=127.0.0.1:0,name=slow,latency=4s",
-        "api=127.0.0.1:0,name=fast",
-    ]);
-    let s = start(&o);
-    let hung = hang(&s, 32);
-    std::thread::sleep(Duration::from_millis(300));
-    let pid = s.proc.child.id();
+    let h = Hanging::start("4s");
+    let pid = h.s.proc.child.id();
     let (t0, w0) = (cpu_ticks(pid), Instant::now());
     std::thread::sleep(Duration::from_secs(2));
     let used = (cpu_ticks(pid) - t0) as f64 / ticks_per_s() as f64;
@@ -94,10 +101,7 @@ fn hanging_requests_do_not_wake_the_worker() {
         share * 100.0
     );
     let start = Instant::now();
-    for mut h in hung {
-        let r = h.read_response(false).expect("slow answer");
-        assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
-    }
+    h.all_answered();
     assert!(
         start.elapsed() < Duration::from_secs(3),
         "slow answers late"

@@ -251,7 +251,7 @@ impl<F: Fn() -> usize> Spin<'_, F> {
         let start = Instant::now();
         let mut last_event = start;
         let mut seen = activity.events();
-        let mut idle_turns = 0u32;
+        let mut found_nothing = false;
         loop {
             if in_flight() > SPIN_IN_FLIGHT {
                 return Ok(Ended::Busy);
@@ -266,15 +266,15 @@ impl<F: Fn() -> usize> Spin<'_, F> {
             if events != seen {
                 seen = events;
                 last_event = now;
-                if idle_turns > 0 {
+                if found_nothing {
                     policy.caught(now);
                 }
-                idle_turns = 0;
+                found_nothing = false;
             } else if now - last_event >= budget {
                 policy.missed(now);
                 return Ok(Ended::Waited);
             } else {
-                idle_turns += 1;
+                found_nothing = true;
             }
             if now - start >= REST_EVERY || policy.off_until(now).is_some() {
                 return Ok(Ended::Waited);

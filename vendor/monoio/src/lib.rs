@@ -43,7 +43,7 @@ pub use driver::Driver;
 pub use driver::IoUringDriver;
 /// sluice's extension: gathering completions at park.
 #[cfg(all(target_os = "linux", feature = "iouring"))]
-pub use driver::{clear_park_batch, park_batch_refused, set_park_batch, ParkBatch};
+pub use driver::{set_park_batch, ParkBatch};
 #[cfg(feature = "legacy")]
 pub use driver::LegacyDriver;
 #[cfg(feature = "macros")]

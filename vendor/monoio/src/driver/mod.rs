@@ -35,7 +35,7 @@ use self::op::{CompletionMeta, Op, OpAble};
 pub use self::uring::IoUringDriver;
 /// sluice's extension: gathering completions at park (see `uring/batch.rs`).
 #[cfg(all(target_os = "linux", feature = "iouring"))]
-pub use self::uring::batch::{clear_park_batch, park_batch_refused, set_park_batch, ParkBatch};
+pub use self::uring::batch::{set_park_batch, ParkBatch};
 #[cfg(all(target_os = "linux", feature = "iouring"))]
 use self::uring::UringInner;
 

@@ -35,16 +35,6 @@ pub fn set_park_batch(hint: impl Fn() -> ParkBatch + 'static) {
     HINT.with(|h| *h.borrow_mut() = Some(Box::new(hint)));
 }
 
-/// Remove this thread's park hint.
-pub fn clear_park_batch() {
-    HINT.with(|h| *h.borrow_mut() = None);
-}
-
-/// Whether the kernel refused the minimum wait on this thread (then hints are ignored).
-pub fn park_batch_refused() -> bool {
-    REFUSED.with(Cell::get)
-}
-
 /// The batch to park with, if the hint asks for more than one completion.
 pub(crate) fn wanted() -> Option<ParkBatch> {
     if REFUSED.with(Cell::get) {
