@@ -9,7 +9,7 @@ import re
 import statistics
 import time
 
-from compare_common import NAN, fmt, meta, med, over_rounds, ratio, read  # noqa: F401
+from compare_common import NAN, Targets, fmt, meta, med, over_rounds, ratio, read  # noqa: F401
 
 E = os.environ
 OUT = E["CMP_OUT"]
@@ -119,19 +119,15 @@ for v in ("sluice", "sluice-nospin", "haproxy", "sluice2", "sluice2-nospin"):
             two_rows.append(f"| {NAMES[v]} | {c} | {fmt('{:.0f}', stat(sat, 'rps', v, c))} | "
                             f"{fmt('{:.1f} µs', stat(sat, 'cpu', v, c))} |")
 
-targets = ["| target (issue 13) | sluice | peer | met? |", "| --- | --- | --- | --- |"]
-met = total = 0
+T = Targets(["| target (issue 13) | sluice | peer | met? |", "| --- | --- | --- | --- |"])
+targets = T.rows
 
 
 def target(name, s, p, ok):
-    global met, total
     if s != s or p != p:
-        targets.append(f"| {name} | n/a | n/a | not measured |")
-        return
-    total += 1
-    good = ok(s, p)
-    met += good
-    targets.append(f"| {name} | {s:.1f} | {p:.1f} | {'met' if good else '**NOT met**'} |")
+        T.add([name, "n/a", "n/a"], None)
+    else:
+        T.add([name, f"{s:.1f}", f"{p:.1f}"], ok(s, p))
 
 
 target("added mean at c1 ≤ HAProxy busy-polling's (µs)", added.get("sluice", NAN), added.get("haproxy-busy", NAN),
@@ -188,10 +184,10 @@ c1 p50 above with its 1000 req/s p50).
 
 {chr(10).join(targets)}
 
-{met} of {total} measured targets met in this run.
+{T.met} of {T.total} measured targets met in this run.
 """
 dest = E.get("LAT_REPORT", "bench/LATENCY.md")
 with open(dest, "w") as f:
     f.write(doc)
 print("\n".join(c1_rows + [""] + rate_rows + [""] + idle_rows + [""] + two_rows + [""] + targets))
-print(f"{met} of {total} latency targets met; wrote {dest}")
+print(f"{T.met} of {T.total} latency targets met; wrote {dest}")

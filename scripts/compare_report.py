@@ -13,7 +13,7 @@ import os
 import re
 import statistics
 
-from compare_common import NAN, fmt, meta, med, ratio, read  # noqa: F401
+from compare_common import NAN, Targets, fmt, meta, med, ratio, read  # noqa: F401
 
 E = os.environ
 OUT = E["CMP_OUT"]
@@ -224,20 +224,13 @@ else:
                    "connects are counted at the origin for every proxy alike.")
 
 # --- targets ------------------------------------------------------------------------
-targets = ["| target (METHOD.md) | run | sluice | HAProxy | measured | met? |",
-           "| --- | --- | --- | --- | --- | --- |"]
-met = total = 0
+T = Targets(["| target (METHOD.md) | run | sluice | HAProxy | measured | met? |",
+             "| --- | --- | --- | --- | --- | --- |"])
+targets = T.rows
 
 
 def target(name, run_label, s, h, val, ok, vf="{:.2f} ×"):
-    global met, total
-    if val != val:
-        targets.append(f"| {name} | {run_label} | {s} | {h} | n/a | not measured |")
-        return
-    total += 1
-    good = ok(val)
-    met += good
-    targets.append(f"| {name} | {run_label} | {s} | {h} | {fmt(vf, val)} | {'met' if good else '**NOT met**'} |")
+    T.add([name, run_label, s, h, fmt(vf, val)], None if val != val else ok(val))
 
 
 k1 = [(l, g, w, c) for l, g, w, c in NEUTRAL if w == "1k"]
@@ -512,7 +505,7 @@ sluice on its shipped defaults; medians of {ROUNDS} alternating rounds; ratios a
 
 {chr(10).join(targets)}
 
-{met} of {total} measured targets met in this run.
+{T.met} of {T.total} measured targets met in this run.
 
 ## Method
 
@@ -578,4 +571,4 @@ with open(dest, "w") as f:
 print("\n".join(neutral))
 print()
 print("\n".join(targets))
-print(f"\n{met} of {total} targets met; {conditions}")
+print(f"\n{T.met} of {T.total} targets met; {conditions}")

@@ -8,7 +8,7 @@ import re
 import statistics
 import time
 
-from compare_common import NAN, fmt, meta, med, over_rounds, ratio, read  # noqa: F401
+from compare_common import NAN, Targets, fmt, meta, med, over_rounds, ratio, read  # noqa: F401
 
 E = os.environ
 OUT = E["CMP_OUT"]
@@ -59,20 +59,16 @@ for p in PROXIES:
                 f"{fmt('{:.0f} µs', stat(hs, 'cpu_us', p))} | {fmt('{:.2f}', stat(wrk, 'gbs', p, 'big', 1048576))} | "
                 f"{fmt('{:.0f} µs', stat(wrk, 'cpu_us_mib', p, 'big', 1048576))} |")
 
-targets = ["| target (issue 14) | sluice | HAProxy | ratio | met? |", "| --- | --- | --- | --- | --- |"]
-met = total = 0
+T = Targets(["| target (issue 14) | sluice | HAProxy | ratio | met? |", "| --- | --- | --- | --- | --- |"])
+targets = T.rows
 
 
 def target(name, s, h, ok, f="{:.1f}"):
-    global met, total
     r = ratio(s, h)
     if r != r:
-        targets.append(f"| {name} | n/a | n/a | n/a | not measured |")
-        return
-    total += 1
-    good = ok(r)
-    met += good
-    targets.append(f"| {name} | {fmt(f, s)} | {fmt(f, h)} | {r:.2f} × | {'met' if good else '**NOT met**'} |")
+        T.add([name, "n/a", "n/a", "n/a"], None)
+    else:
+        T.add([name, fmt(f, s), fmt(f, h), f"{r:.2f} ×"], ok(r))
 
 
 target("keep-alive 1 KiB CPU per request ≤ 0.9 × HAProxy (µs)", stat(wrk, "cpu_us", "sluice", "ka", 1024),
@@ -110,7 +106,7 @@ per second of proxy CPU (user + system). 1 MiB: `wrk -t1 -c16` on GET /1m.
 
 {chr(10).join(targets)}
 
-{met} of {total} measured targets met in this run.
+{T.met} of {T.total} measured targets met in this run.
 
 ## Spread over rounds
 
@@ -120,4 +116,4 @@ dest = E.get("TLS_REPORT", "bench/TLS.md")
 with open(dest, "w") as f:
     f.write(doc)
 print("\n".join(rows + [""] + targets))
-print(f"{met} of {total} TLS targets met; wrote {dest}")
+print(f"{T.met} of {T.total} TLS targets met; wrote {dest}")
