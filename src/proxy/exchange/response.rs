@@ -33,6 +33,8 @@ pub(super) struct Head {
     pub keep: bool,
     /// A chunked body de-chunked for an HTTP/1.0 client.
     pub dechunk: bool,
+    /// The whole (`Content-Length`) body was read with the head and is in `out`.
+    pub body_in_out: bool,
 }
 
 /// One parsed head: final, or interim (1xx other than 101).
@@ -52,13 +54,14 @@ impl Exchange<'_> {
         let t = &self.view.snapshot.config.server.timeouts;
         let wait = self.ctx.timers.after(t.upstream_response);
         // A fresh start on every try: a failed one may have left bytes behind, or
-        // lost its buffer to a cancelled read.
-        for buf in [&mut self.upbuf, &mut self.out] {
-            if buf.capacity() == 0 {
-                *buf = self.ctx.bufs.borrow_mut().take();
-            }
-            buf.clear();
+        // lost its buffer to a cancelled read. `out` is taken only once a head has
+        // arrived (`parse_head`): taken now, it would wait out the origin's answer and
+        // be cold by then, where the pool's most recently returned buffer is hot.
+        if self.upbuf.capacity() == 0 {
+            self.upbuf = self.ctx.bufs.borrow_mut().take();
         }
+        self.upbuf.clear();
+        self.out.clear();
         let mut seen_bytes = false;
         loop {
             match self.parse_head()? {
@@ -99,7 +102,10 @@ impl Exchange<'_> {
             Ok(None) => return Ok(None),
             Err(_) => return Err(Kind::BadResponse.into()),
         };
-        let head_len = resp.head_len;
+        let mut used = resp.head_len;
+        if self.out.capacity() == 0 {
+            self.out = self.ctx.bufs.borrow_mut().take();
+        }
         let parsed = if resp.is_interim() {
             write_client_response(&mut self.out, &resp, ClientDisposition::KeepAlive, false);
             Parsed::Interim {
@@ -107,9 +113,19 @@ impl Exchange<'_> {
             }
         } else {
             let client_keep = self.plan.keep_alive && !self.ctx.shutting_down.get();
-            Parsed::Final(rewrite_final(self.plan, client_keep, &resp, &mut self.out)?)
+            let mut head = rewrite_final(self.plan, client_keep, &resp, &mut self.out)?;
+            // A small body already read goes out with the head in one write, copied
+            // once from where it was read (not first moved to the buffer's start).
+            if let BodyKind::Length(n) = head.body
+                && let Some(body) = self.upbuf.get(used..).and_then(|b| b.get(..n as usize))
+            {
+                self.out.extend_from_slice(body);
+                used += body.len();
+                head.body_in_out = true;
+            }
+            Parsed::Final(head)
         };
-        consume(&mut self.upbuf, head_len);
+        consume(&mut self.upbuf, used);
         Ok(Some(parsed))
     }
 
@@ -141,12 +157,7 @@ impl Exchange<'_> {
         head: &Head,
     ) -> Result<Option<bool>, ProxyError> {
         let mut bytes = 0;
-        if let BodyKind::Length(n) = head.body
-            && (self.upbuf.len() as u64) >= n
-        {
-            // Small bodies already read go out with the head in one write.
-            self.out.extend_from_slice(&self.upbuf[..n as usize]);
-            consume(&mut self.upbuf, n as usize);
+        if let (BodyKind::Length(n), true) = (head.body, head.body_in_out) {
             bytes = n;
         }
         self.send_out()
@@ -220,6 +231,7 @@ fn rewrite_final(
         upgrade,
         keep,
         dechunk,
+        body_in_out: false,
     })
 }
 
