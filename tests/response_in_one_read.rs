@@ -9,6 +9,17 @@ use common::Sluice;
 use common::client::Conn;
 use common::raw::{Action, RawBackend};
 
+/// A 200 whose body is `body`, followed on the wire by `after`, in one write.
+fn ok_then(body: &str, after: &str) -> Action {
+    Action::Reply(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}{after}",
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
 /// One pool on `backend`, the default.
 fn sluice_for(backend: &RawBackend) -> Sluice {
     Sluice::builder()
@@ -19,16 +30,7 @@ fn sluice_for(backend: &RawBackend) -> Sluice {
 
 #[test]
 fn bytes_after_the_body_are_not_relayed_and_the_connection_is_not_reused() {
-    let backend = RawBackend::start(|conn, _| {
-        let body = format!("hello{conn}");
-        Action::Reply(
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}EXTRA-BYTES",
-                body.len()
-            )
-            .into_bytes(),
-        )
-    });
+    let backend = RawBackend::start(|conn, _| ok_then(&format!("hello{conn}"), "EXTRA-BYTES"));
     let s = sluice_for(&backend);
     let mut c = Conn::open(s.addr);
     let first = c.get("t", "/a").expect("first answer");
@@ -83,17 +85,10 @@ fn interim_and_final_answer_in_one_read_both_reach_the_client_intact() {
 fn an_empty_body_and_a_body_split_from_its_head_are_relayed_exactly() {
     let backend = RawBackend::start(|_, head| {
         if head.contains("/empty") {
-            Action::Reply(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec())
+            ok_then("", "")
         } else {
             // Only part of the body comes with the head: the rest is relayed after it.
-            let body = "x".repeat(200_000);
-            Action::Reply(
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                )
-                .into_bytes(),
-            )
+            ok_then(&"x".repeat(200_000), "")
         }
     });
     let s = sluice_for(&backend);
