@@ -117,7 +117,9 @@ impl Exchange<'_> {
             // A small body already read goes out with the head in one write, copied
             // once from where it was read (not first moved to the buffer's start).
             if let BodyKind::Length(n) = head.body
-                && let Some(body) = self.upbuf.get(used..).and_then(|b| b.get(..n as usize))
+                && let Some(body) = usize::try_from(n)
+                    .ok()
+                    .and_then(|n| self.upbuf.get(used..)?.get(..n))
             {
                 self.out.extend_from_slice(body);
                 used += body.len();
