@@ -158,10 +158,6 @@ impl Exchange<'_> {
         up: &mut TcpStream,
         head: &Head,
     ) -> Result<Option<bool>, ProxyError> {
-        let mut bytes = 0;
-        if let (BodyKind::Length(n), true) = (head.body, head.body_in_out) {
-            bytes = n;
-        }
         self.send_out()
             .await
             .map_err(ProxyError::after_response_began)?;
@@ -169,10 +165,10 @@ impl Exchange<'_> {
         if head.upgrade {
             return Ok(None);
         }
-        if bytes == 0 {
-            bytes = self.relay_body(up, head).await?;
-        }
-        self.report.bytes_out = bytes;
+        self.report.bytes_out = match head.body {
+            BodyKind::Length(n) if head.body_in_out => n,
+            _ => self.relay_body(up, head).await?,
+        };
         Ok(Some(head.keep))
     }
 
